@@ -1,0 +1,34 @@
+"""Geodesy: local ENU frames, Web Mercator math and georeferenced images.
+
+The only place in the package where pixels, metres and degrees are converted.
+"""
+
+from cvseq_localizer.geo.geoimage import GeoImage
+from cvseq_localizer.geo.local_frame import LocalFrame
+from cvseq_localizer.geo.mercator import (
+    MAX_LAT_DEG,
+    TILE_PX,
+    check_latlon,
+    ground_resolution,
+    latlon_to_world_px,
+    quadkey,
+    tile_index,
+    tms_row,
+    world_px_to_latlon,
+    world_size_px,
+)
+
+__all__ = [
+    'MAX_LAT_DEG',
+    'TILE_PX',
+    'GeoImage',
+    'LocalFrame',
+    'check_latlon',
+    'ground_resolution',
+    'latlon_to_world_px',
+    'quadkey',
+    'tile_index',
+    'tms_row',
+    'world_px_to_latlon',
+    'world_size_px',
+]
