@@ -48,6 +48,14 @@ setup(
     entry_points={
         'console_scripts': [
             'cvseq-localizer = cvseq_localizer.tools.cli:main',
+            'cvseq-tiles = cvseq_localizer.tools.tiles_cli:main',
+            'cvseq-sim = cvseq_localizer.tools.sim_cli:main',
+            'cvseq-replay = cvseq_localizer.tools.replay:main',
+            'cvseq-evaluate = cvseq_localizer.tools.evaluate:main',
+            'cvseq-train = cvseq_localizer.tools.train_cli:main',
+            'cvseq-export = cvseq_localizer.tools.export:main',
+            'cvseq-play = cvseq_localizer.tools.play:main',
+            'cvseq_localizer = cvseq_localizer.ros.node:main',
         ],
     },
 )
