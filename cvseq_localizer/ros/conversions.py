@@ -1,0 +1,240 @@
+"""The one place where ROS messages and the core's numpy/dataclass values are converted.
+
+The functions read and build messages by field name only, so they work on rclpy messages (live
+node) and on rosbags dataclasses (bag replay, simulator) alike; builders take a
+:class:`~cvseq_localizer.ros.msgtypes.MessageTypes`. Nothing here imports rclpy.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import cv2
+import numpy as np
+
+from cvseq_localizer.ros.msgtypes import MessageTypes
+from cvseq_localizer.types import (
+    COVARIANCE_TYPE_APPROXIMATED,
+    STATUS_FIX,
+    Estimate,
+    GnssFix,
+)
+
+# Encodings with OpenCV's demosaicing code for RGB output (OpenCV >= 4.5 names match the
+# actual pattern: BayerGBRG2RGB for a GBRG sensor, FACTS.md section 2).
+BAYER_CODES = {
+    'bayer_rggb8': cv2.COLOR_BayerRGGB2RGB,
+    'bayer_bggr8': cv2.COLOR_BayerBGGR2RGB,
+    'bayer_gbrg8': cv2.COLOR_BayerGBRG2RGB,
+    'bayer_grbg8': cv2.COLOR_BayerGRBG2RGB,
+}
+CHANNELS = {'rgb8': 3, 'bgr8': 3, 'mono8': 1, 'rgba8': 4, 'bgra8': 4, 'mono16': 1}
+SUPPORTED_ENCODINGS = tuple(sorted([*CHANNELS, *BAYER_CODES]))
+# Variance for pose components the localizer does not estimate (z, roll, pitch), m^2 / rad^2.
+UNKNOWN_VARIANCE = 1.0e6
+
+
+class ConversionError(ValueError):
+    """A message cannot be converted (unknown encoding, inconsistent sizes, corrupt data)."""
+
+
+# ------------------------------------------------------------------------------------------ time
+def stamp_to_ns(stamp: Any) -> int:
+    """``builtin_interfaces/Time`` -> integer nanoseconds."""
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
+
+
+def ns_to_stamp(stamp_ns: int, types: MessageTypes) -> Any:
+    """Integer nanoseconds -> ``builtin_interfaces/Time``."""
+    sec, nanosec = divmod(int(stamp_ns), 1_000_000_000)
+    return types.Time(sec=sec, nanosec=nanosec)
+
+
+def make_header(stamp_ns: int, frame_id: str, types: MessageTypes) -> Any:
+    return types.Header(stamp=ns_to_stamp(stamp_ns, types), frame_id=frame_id)
+
+
+# ---------------------------------------------------------------------------------------- images
+def image_msg_to_rgb(msg: Any) -> np.ndarray:
+    """``sensor_msgs/Image`` -> ``H x W x 3`` uint8 RGB, respecting ``step``.
+
+    Raises:
+        ConversionError: unknown encoding, or data/step/size that do not agree.
+    """
+    encoding = str(msg.encoding).lower()
+    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    if encoding in BAYER_CODES:
+        channels, bytes_per = 1, 1
+    elif encoding in CHANNELS:
+        channels, bytes_per = CHANNELS[encoding], 2 if encoding == 'mono16' else 1
+    else:
+        raise ConversionError(
+            f'unsupported image encoding {msg.encoding!r} (supported: '
+            f'{", ".join(SUPPORTED_ENCODINGS)})'
+        )
+    row_bytes = width * channels * bytes_per
+    if height <= 0 or width <= 0:
+        raise ConversionError(f'empty image ({width} x {height})')
+    if step < row_bytes:
+        raise ConversionError(f'step {step} is smaller than a row ({row_bytes} bytes)')
+    data = np.frombuffer(bytes(msg.data), np.uint8)
+    if data.size < step * (height - 1) + row_bytes:
+        raise ConversionError(
+            f'image data has {data.size} bytes, {encoding} {width}x{height} with step {step} '
+            f'needs {step * (height - 1) + row_bytes}'
+        )
+    rows = np.lib.stride_tricks.as_strided(data, (height, row_bytes), (step, 1))
+    return _decode_rows(rows, encoding, height, width, bool(msg.is_bigendian))
+
+
+def _decode_rows(rows: np.ndarray, encoding: str, h: int, w: int, big_endian: bool) -> np.ndarray:
+    if encoding in BAYER_CODES:
+        return cv2.cvtColor(np.ascontiguousarray(rows), BAYER_CODES[encoding])
+    if encoding == 'mono16':
+        mono = np.ascontiguousarray(rows).view('>u2' if big_endian else '<u2').reshape(h, w)
+        return np.repeat((mono >> 8).astype(np.uint8)[..., None], 3, axis=2)
+    pixels = rows.reshape(h, w, CHANNELS[encoding])
+    if encoding == 'mono8':
+        return np.repeat(pixels, 3, axis=2)
+    if encoding in ('bgr8', 'bgra8'):
+        return np.ascontiguousarray(pixels[..., 2::-1])
+    return np.ascontiguousarray(pixels[..., :3])
+
+
+def compressed_msg_to_rgb(msg: Any) -> np.ndarray:
+    """``sensor_msgs/CompressedImage`` (JPEG/PNG) -> ``H x W x 3`` uint8 RGB."""
+    buf = np.frombuffer(bytes(msg.data), np.uint8)
+    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+    if bgr is None:
+        raise ConversionError(
+            f'compressed image (format {msg.format!r}, {buf.size} bytes) could not be decoded'
+        )
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def rgb_to_image_msg(rgb: np.ndarray, stamp_ns: int, frame_id: str, types: MessageTypes) -> Any:
+    """``H x W x 3`` uint8 RGB -> ``sensor_msgs/Image`` (rgb8)."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ConversionError(f'expected HxWx3 uint8, got {rgb.shape} {rgb.dtype}')
+    h, w = rgb.shape[:2]
+    return types.Image(
+        header=make_header(stamp_ns, frame_id, types),
+        height=h,
+        width=w,
+        encoding='rgb8',
+        is_bigendian=0,
+        step=3 * w,
+        data=types.u8(np.ascontiguousarray(rgb).tobytes()),
+    )
+
+
+# ------------------------------------------------------------------------------------------ GNSS
+def navsatfix_to_gnss(msg: Any) -> GnssFix:
+    """``sensor_msgs/NavSatFix`` -> :class:`GnssFix` (no validation: see ``GnssFix.is_usable``)."""
+    cov = np.asarray(msg.position_covariance, np.float64).reshape(3, 3)
+    return GnssFix(
+        stamp_ns=stamp_to_ns(msg.header.stamp),
+        lat_deg=float(msg.latitude),
+        lon_deg=float(msg.longitude),
+        alt_m=float(msg.altitude),
+        cov_enu_m2=cov,
+        cov_type=int(msg.position_covariance_type),
+        status=int(msg.status.status),
+    )
+
+
+def gnss_to_navsatfix(fix: GnssFix, frame_id: str, types: MessageTypes) -> Any:
+    """:class:`GnssFix` -> ``sensor_msgs/NavSatFix``."""
+    return types.NavSatFix(
+        header=make_header(fix.stamp_ns, frame_id, types),
+        status=types.NavSatStatus(status=int(fix.status), service=1),
+        latitude=float(fix.lat_deg),
+        longitude=float(fix.lon_deg),
+        altitude=float(fix.alt_m),
+        position_covariance=np.asarray(fix.cov_enu_m2, np.float64).reshape(9).copy(),
+        position_covariance_type=int(fix.cov_type),
+    )
+
+
+# ------------------------------------------------------------------------------------ estimates
+def yaw_to_quaternion(yaw_rad: float, types: MessageTypes) -> Any:
+    """Rotation about +z (REP-103, yaw 0 = east, counter-clockwise)."""
+    half = 0.5 * float(yaw_rad)
+    return types.Quaternion(x=0.0, y=0.0, z=math.sin(half), w=math.cos(half))
+
+
+def quaternion_to_yaw(q: Any) -> float:
+    """Yaw (rad) of a quaternion, ignoring roll and pitch."""
+    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
+
+
+def _finite(value: float, default: float) -> float:
+    return float(value) if math.isfinite(value) else default
+
+
+def pose_covariance(est: Estimate) -> np.ndarray:
+    """Row-major 6x6 covariance (x, y, z, roll, pitch, yaw) of an estimate, NaN-free."""
+    cov = np.diag([0.0, 0.0, UNKNOWN_VARIANCE, UNKNOWN_VARIANCE, UNKNOWN_VARIANCE, 0.0])
+    xy = np.asarray(est.cov_xy_m2, np.float64)
+    cov[:2, :2] = xy if np.all(np.isfinite(xy)) else np.eye(2) * UNKNOWN_VARIANCE
+    cov[5, 5] = _finite(est.yaw_var_rad2, UNKNOWN_VARIANCE)
+    return cov.reshape(36)
+
+
+def _pose(est: Estimate, types: MessageTypes) -> Any:
+    x, y = (_finite(v, 0.0) for v in np.asarray(est.xy_enu_m, np.float64)[:2])
+    return types.PoseWithCovariance(
+        pose=types.Pose(
+            position=types.Point(x=x, y=y, z=0.0),
+            orientation=yaw_to_quaternion(_finite(est.yaw_rad, 0.0), types),
+        ),
+        covariance=pose_covariance(est),
+    )
+
+
+def estimate_to_pose_msg(est: Estimate, frame_id: str, types: MessageTypes) -> Any:
+    """:class:`Estimate` -> ``geometry_msgs/PoseWithCovarianceStamped`` in ``frame_id``."""
+    return types.PoseWithCovarianceStamped(
+        header=make_header(est.stamp_ns, frame_id, types), pose=_pose(est, types)
+    )
+
+
+def estimate_to_odometry(
+    est: Estimate, frame_id: str, child_frame_id: str, types: MessageTypes
+) -> Any:
+    """:class:`Estimate` -> ``nav_msgs/Odometry`` (twist: forward speed in ``child_frame_id``)."""
+    twist_cov = np.diag([1.0, UNKNOWN_VARIANCE, UNKNOWN_VARIANCE] + [UNKNOWN_VARIANCE] * 3)
+    return types.Odometry(
+        header=make_header(est.stamp_ns, frame_id, types),
+        child_frame_id=child_frame_id,
+        pose=_pose(est, types),
+        twist=types.TwistWithCovariance(
+            twist=types.Twist(
+                linear=types.Vector3(x=_finite(est.speed_mps, 0.0), y=0.0, z=0.0),
+                angular=types.Vector3(x=0.0, y=0.0, z=0.0),
+            ),
+            covariance=twist_cov.reshape(36),
+        ),
+    )
+
+
+def estimate_to_navsatfix(
+    est: Estimate, alt_m: float, frame_id: str, types: MessageTypes
+) -> Any | None:
+    """:class:`Estimate` -> fused ``sensor_msgs/NavSatFix``; ``None`` without a lat/lon."""
+    if not (math.isfinite(est.lat_deg) and math.isfinite(est.lon_deg)):
+        return None
+    cov = np.zeros((3, 3))
+    cov[:2, :2] = np.asarray(pose_covariance(est)).reshape(6, 6)[:2, :2]
+    cov[2, 2] = UNKNOWN_VARIANCE
+    fix = GnssFix(
+        stamp_ns=est.stamp_ns,
+        lat_deg=est.lat_deg,
+        lon_deg=est.lon_deg,
+        alt_m=_finite(alt_m, 0.0),
+        cov_enu_m2=cov,
+        cov_type=COVARIANCE_TYPE_APPROXIMATED,
+        status=STATUS_FIX,
+    )
+    return gnss_to_navsatfix(fix, frame_id, types)
