@@ -52,3 +52,77 @@ def decode_errors(
     err_x = np.where(valid, np.where(wrong_block, np.inf, decoded[0] - wx), np.nan)
     err_y = np.where(valid, np.where(wrong_block, np.inf, decoded[1] - wy), np.nan)
     return err_x, err_y, valid
+
+
+class TileServer:
+    """A real HTTP tile server on 127.0.0.1 (port 0) serving ``/{z}/{x}/{y}.png``.
+
+    ``mode`` switches the behaviour of every request: 'ok', '404', '500', 'slow' (sleep
+    ``delay_s`` then serve), 'truncated' (half the PNG, honest Content-Length), 'corrupt'
+    (garbage bytes). ``fail_first`` makes that many requests answer HTTP 500 before serving.
+    ``requests`` lists ``(path, headers)`` of every request received.
+    """
+
+    def __init__(self, tile_px: int = 256) -> None:
+        import http.server
+        import threading
+
+        from cvseq_localizer.tiles import encode_tile
+
+        self.tile_px = tile_px
+        self.mode = 'ok'
+        self.delay_s = 0.0
+        self.fail_first = 0
+        self.requests: list[tuple[str, dict]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_GET(self):
+                server.requests.append((self.path, dict(self.headers)))
+                body, status = server._answer(self.path, encode_tile)
+                self.send_response(status)
+                self.send_header('Content-Type', 'image/png')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f'http://127.0.0.1:{self.port}/{{z}}/{{x}}/{{y}}.png'
+
+    def _answer(self, path: str, encode) -> tuple[bytes, int]:
+        import time
+
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            return b'busy', 500
+        if self.mode in ('404', '500'):
+            return b'no', int(self.mode)
+        if self.mode == 'slow':
+            time.sleep(self.delay_s)
+        if self.mode == 'corrupt':
+            return b'this is not a png', 200
+        parts = path.split('?')[0].strip('/').split('/')
+        _, x, y = int(parts[0]), int(parts[1]), int(parts[2].split('.')[0])
+        png = encode(synthetic_tile(x, y, self.tile_px))
+        return (png[: len(png) // 2], 200) if self.mode == 'truncated' else (png, 200)
+
+    def count(self) -> int:
+        return len(self.requests)
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
