@@ -1,0 +1,147 @@
+"""Checkpoint I/O: the model's weights together with its config (input sizes, mean/std).
+
+A checkpoint is a plain dict readable with ``torch.load(..., weights_only=True)``::
+
+    {'format': 'cvseq_localizer.model/1', 'config': ModelConfig.to_dict(),
+     'state_dict': {name: Tensor}, 'extra': {str: plain values}}
+
+Untrusted pickles are never loaded. Also loads torchvision ImageNet ResNet files into the
+backbones (``load_backbone_weights``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from cvseq_localizer.model.backbone import KeyReport, load_torchvision_state_dict
+from cvseq_localizer.model.config import ModelConfig
+from cvseq_localizer.model.net import CrossViewSeqNet, build_model
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 'cvseq_localizer.model/1'
+_PLAIN = (str, int, float, bool, type(None), Tensor)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used (corrupt, wrong format, mismatched shapes)."""
+
+
+def save_checkpoint(
+    model: CrossViewSeqNet, path: str | os.PathLike, extra: dict[str, Any] | None = None
+) -> Path:
+    """Write ``model`` (weights + config) and ``extra`` (plain values only) to ``path``."""
+    path = Path(path)
+    extra = dict(extra or {})
+    _check_plain(extra, 'extra')
+    payload = {
+        'format': FORMAT,
+        'config': model.config.to_dict(),
+        'state_dict': {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        'extra': extra,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.tmp')
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+    logger.info('saved checkpoint %s', path)
+    return path
+
+
+def read_file(path: str | os.PathLike, map_location: str | torch.device = 'cpu') -> Any:
+    """``torch.load(path, weights_only=True)`` with errors that name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'checkpoint file {path} does not exist')
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # corrupt zip, truncated file, disallowed pickle globals...
+        raise CheckpointError(f'{path}: not a readable weights-only torch file ({exc})') from exc
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, Tensor], dict]:
+    """Read and validate a checkpoint: ``(config, state_dict, extra)``."""
+    data = read_file(path)
+    if not isinstance(data, dict) or data.get('format') != FORMAT:
+        found = data.get('format') if isinstance(data, dict) else type(data).__name__
+        raise CheckpointError(f'{path}: not a {FORMAT} checkpoint (format {found!r})')
+    try:
+        config = ModelConfig.from_dict(data['config'])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f'{path}: invalid model config ({exc})') from exc
+    return config, data['state_dict'], data.get('extra', {})
+
+
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = 'cpu'
+) -> tuple[CrossViewSeqNet, dict[str, Any]]:
+    """Build the model from the checkpoint's own config and load its weights (eval mode).
+
+    Returns ``(model, extra)``. Raises CheckpointError naming the file on any key or shape
+    mismatch, FileNotFoundError if the file is missing.
+    """
+    config, state_dict, extra = read_checkpoint(path)
+    model = build_model(config)
+    load_state_checked(model, state_dict, source=str(path))
+    return model.to(map_location).eval(), extra
+
+
+def load_state_checked(model: nn.Module, state_dict: dict[str, Tensor], source: str) -> None:
+    """Strict ``load_state_dict`` whose error lists missing, unexpected and mis-shaped keys."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    bad = [
+        f'{k} {tuple(state_dict[k].shape)} != {tuple(own[k].shape)}'
+        for k in sorted(set(own) & set(state_dict))
+        if tuple(own[k].shape) != tuple(state_dict[k].shape)
+    ]
+    if missing or unexpected or bad:
+        raise CheckpointError(
+            f'{source}: weights do not fit the model: missing {missing[:5]} ({len(missing)}), '
+            f'unexpected {unexpected[:5]} ({len(unexpected)}), shape mismatch {bad[:5]} '
+            f'({len(bad)})'
+        )
+    model.load_state_dict(state_dict, strict=True)
+
+
+def load_backbone_weights(
+    model: CrossViewSeqNet, path: str | os.PathLike, branches: tuple[str, ...] = ('sat', 'ground')
+) -> KeyReport:
+    """Load a torchvision ResNet state-dict file (e.g. ImageNet ``resnet50-*.pth``) into the
+    chosen backbones. Keys are checked strictly; ``layer4.*``/``fc.*`` are reported as ignored."""
+    state_dict = read_file(path)
+    if isinstance(state_dict, dict) and 'state_dict' in state_dict:
+        state_dict = state_dict['state_dict']
+    if not isinstance(state_dict, dict):
+        raise CheckpointError(f'{path}: expected a ResNet state dict, got {type(state_dict)}')
+    report = None
+    for branch in branches:
+        if branch not in ('sat', 'ground'):
+            raise ValueError(f"backbone branch {branch!r} must be 'sat' or 'ground'")
+        trunk = model.sat_backbone if branch == 'sat' else model.ground_backbone
+        try:
+            report = load_torchvision_state_dict(trunk, state_dict)
+        except ValueError as exc:
+            raise CheckpointError(f'{path}: {exc}') from exc
+    logger.info('loaded %s into %s backbone(s)', path, '+'.join(branches))
+    return report
+
+
+def _check_plain(value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f'{where}: keys must be str, got {k!r}')
+            _check_plain(v, f'{where}.{k}')
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain(v, f'{where}[{i}]')
+    elif not isinstance(value, _PLAIN):
+        raise ValueError(f'{where}: {type(value).__name__} is not a plain checkpoint value')
