@@ -11,10 +11,12 @@ from cvseq_localizer.geo.mercator import (
     check_latlon,
     ground_resolution,
     latlon_to_world_px,
+    mercator_m_to_world_px,
     quadkey,
     tile_index,
     tms_row,
     world_px_to_latlon,
+    world_px_to_mercator_m,
     world_size_px,
 )
 
@@ -26,9 +28,11 @@ __all__ = [
     'check_latlon',
     'ground_resolution',
     'latlon_to_world_px',
+    'mercator_m_to_world_px',
     'quadkey',
     'tile_index',
     'tms_row',
     'world_px_to_latlon',
+    'world_px_to_mercator_m',
     'world_size_px',
 ]

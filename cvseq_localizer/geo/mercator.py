@@ -80,6 +80,24 @@ def world_px_to_latlon(
     return lat, lon
 
 
+def mercator_m_to_world_px(
+    x_m: float | np.ndarray, y_m: float | np.ndarray, zoom: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """EPSG:3857 easting/northing (metres) -> world pixel ``(x, y)`` at ``zoom`` (affine)."""
+    m_per_px = EQUATOR_M_PER_PX_Z0 * TILE_PX / world_size_px(zoom)
+    half_m = EQUATOR_M_PER_PX_Z0 * TILE_PX / 2
+    return (_as_array(x_m) + half_m) / m_per_px, (half_m - _as_array(y_m)) / m_per_px
+
+
+def world_px_to_mercator_m(
+    x: float | np.ndarray, y: float | np.ndarray, zoom: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """World pixel ``(x, y)`` at ``zoom`` -> EPSG:3857 easting/northing in metres."""
+    m_per_px = EQUATOR_M_PER_PX_Z0 * TILE_PX / world_size_px(zoom)
+    half_m = EQUATOR_M_PER_PX_Z0 * TILE_PX / 2
+    return _as_array(x) * m_per_px - half_m, half_m - _as_array(y) * m_per_px
+
+
 def ground_resolution(lat_deg: float, zoom: int) -> tuple[float, float]:
     """Exact metres per world pixel ``(east, north)`` on the WGS84 ellipsoid at ``lat_deg``.
 
