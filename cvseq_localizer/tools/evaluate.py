@@ -1,0 +1,224 @@
+"""`cvseq-evaluate BAG --out DIR`: accuracy of raw GNSS, GNSS-only filter, network alone and
+GNSS + network filter against the bag's ground truth, as Markdown/JSON tables and PNG plots.
+
+Position errors are reported in the form of seed 004's Table III (mean, median, p90, p95, p99)
+plus the paper's sequence mean/median (50 m windows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from cvseq_localizer.geo import LocalFrame
+from cvseq_localizer.pipeline import PipelineConfig
+from cvseq_localizer.ros.conversions import navsatfix_to_gnss, quaternion_to_yaw, stamp_to_ns
+from cvseq_localizer.tools.bagio import BagError, bag_topics, read_messages
+from cvseq_localizer.tools.replay import (
+    ReplayOptions,
+    add_pipeline_args,
+    pipeline_from_args,
+    replay,
+)
+from cvseq_localizer.train.metrics import error_stats, heading_errors_rad, sequence_stats
+
+log = logging.getLogger(__name__)
+GT_FIX_TOPIC = '/ground_truth/fix'
+GT_ODOM_TOPIC = '/ground_truth/odometry'
+ROWS = ('raw GNSS', 'filter: GNSS only', 'network only (argmax)', 'filter: GNSS + network')
+
+
+class Track:
+    """Time-stamped ENU positions with interpolation (ground truth)."""
+
+    def __init__(self, stamps_ns: np.ndarray, xy: np.ndarray, yaw: np.ndarray | None = None):
+        order = np.argsort(stamps_ns)
+        self.t = (np.asarray(stamps_ns, np.int64)[order] - stamps_ns.min()) * 1e-9
+        self.t0_ns = int(stamps_ns.min())
+        self.xy = np.asarray(xy)[order]
+        self.yaw = None if yaw is None else np.unwrap(np.asarray(yaw)[order])
+        step = np.hypot(*np.diff(self.xy, axis=0).T)
+        self.dist = np.concatenate([[0.0], np.cumsum(step)])
+
+    def _s(self, stamps_ns: np.ndarray) -> np.ndarray:
+        return (np.asarray(stamps_ns, np.int64) - self.t0_ns) * 1e-9
+
+    def at(self, stamps_ns: np.ndarray) -> np.ndarray:
+        s = self._s(stamps_ns)
+        return np.stack(
+            [np.interp(s, self.t, self.xy[:, 0]), np.interp(s, self.t, self.xy[:, 1])], 1
+        )
+
+    def distance_at(self, stamps_ns: np.ndarray) -> np.ndarray:
+        return np.interp(self._s(stamps_ns), self.t, self.dist)
+
+    def yaw_at(self, stamps_ns: np.ndarray) -> np.ndarray | None:
+        return None if self.yaw is None else np.interp(self._s(stamps_ns), self.t, self.yaw)
+
+
+def read_ground_truth(bag: Path) -> tuple[LocalFrame, Track]:
+    """Ground truth from ``/ground_truth/fix`` (+ yaw from ``/ground_truth/odometry``)."""
+    fixes = [navsatfix_to_gnss(m.msg) for m in read_messages(bag, [GT_FIX_TOPIC])]
+    if not fixes:
+        raise BagError(f'bag {bag} has no messages on {GT_FIX_TOPIC}')
+    frame = LocalFrame(fixes[0].lat_deg, fixes[0].lon_deg)
+    stamps = np.array([f.stamp_ns for f in fixes], np.int64)
+    e, n, _ = frame.to_enu(
+        np.array([f.lat_deg for f in fixes]), np.array([f.lon_deg for f in fixes])
+    )
+    yaw = None
+    if GT_ODOM_TOPIC in bag_topics(bag):
+        odom = [(stamp_to_ns(m.msg.header.stamp), quaternion_to_yaw(m.msg.pose.pose.orientation))
+                for m in read_messages(bag, [GT_ODOM_TOPIC])]  # fmt: skip
+        t_odom = np.array([o[0] for o in odom], np.int64)
+        yaw_track = Track(t_odom, np.zeros((len(odom), 2)), np.array([o[1] for o in odom]))
+        yaw = yaw_track.yaw_at(stamps)
+    return frame, Track(stamps, np.stack([e, n], 1), yaw)
+
+
+def raw_gnss(bag: Path, fix_topic: str, frame: LocalFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Usable raw fixes: ``(stamps_ns, xy_enu_m)``."""
+    fixes = [navsatfix_to_gnss(m.msg) for m in read_messages(bag, [fix_topic])]
+    fixes = [f for f in fixes if f.is_usable()]
+    stamps = np.array([f.stamp_ns for f in fixes], np.int64)
+    e, n, _ = frame.to_enu(
+        np.array([f.lat_deg for f in fixes]), np.array([f.lon_deg for f in fixes])
+    )
+    return stamps, np.stack([np.atleast_1d(e), np.atleast_1d(n)], 1)
+
+
+def read_poses(csv_path: Path, frame: LocalFrame, prefix: str = '') -> dict[str, np.ndarray]:
+    """Columns of a replay CSV; ``prefix='net_'`` reads the network-only positions."""
+    with open(csv_path) as fh:
+        rows = list(csv.DictReader(fh))
+    stamps = np.array([int(r['stamp_ns']) for r in rows], np.int64)
+    lat = np.array([float(r[f'{prefix}lat_deg']) for r in rows])
+    lon = np.array([float(r[f'{prefix}lon_deg']) for r in rows])
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    e, n, _ = frame.to_enu(lat[ok], lon[ok]) if ok.any() else (np.zeros(0), np.zeros(0), None)
+    out = {'stamp_ns': stamps[ok], 'xy': np.stack([np.atleast_1d(e), np.atleast_1d(n)], 1)}
+    if not prefix:
+        out['yaw'] = np.array([float(r['yaw_rad']) for r in rows])[ok]
+    return out
+
+
+def score(track: Track, stamps: np.ndarray, xy: np.ndarray, yaw=None) -> dict:
+    """Error statistics of positions against the track (and heading if given)."""
+    if len(stamps) == 0:
+        return {**error_stats(np.zeros(0)), **sequence_stats(np.zeros(0), np.zeros(0))}
+    err = np.hypot(*(xy - track.at(stamps)).T)
+    result = {**error_stats(err), **sequence_stats(err, track.distance_at(stamps))}
+    yaw_true = track.yaw_at(stamps)
+    if yaw is not None and yaw_true is not None:
+        moving = np.gradient(track.distance_at(stamps)) > 0.05 if len(stamps) > 2 else None
+        herr = np.degrees(heading_errors_rad(yaw, yaw_true))
+        if moving is not None:
+            herr = herr[moving]
+        result['heading_mean_deg'] = float(herr.mean()) if herr.size else math.nan
+    result['errors'] = err
+    result['stamps'] = stamps
+    return result
+
+
+def evaluate(bag: Path, out_dir: Path, pipeline: PipelineConfig, options: ReplayOptions) -> dict:
+    """Replay twice (GNSS only, GNSS + network), score everything, write the report."""
+    out_dir = Path(out_dir)
+    frame, track = read_ground_truth(bag)
+    results, runs = {}, {}
+    g_stamps, g_xy = raw_gnss(bag, options.fix_topic, frame)
+    results[ROWS[0]] = score(track, g_stamps, g_xy)
+    gnss_cfg = replace(pipeline, model_path='', allow_gnss_only=True)
+    runs['gnss'] = replay(bag, out_dir / 'gnss_only', replace(options, pipeline=gnss_cfg))
+    est = read_poses(runs['gnss'].csv_path, frame)
+    results[ROWS[1]] = score(track, est['stamp_ns'], est['xy'], est['yaw'])
+    trajectories = {'ground truth': track.xy, 'raw GNSS': g_xy, ROWS[1]: est['xy']}
+    if pipeline.model_path:
+        runs['fused'] = replay(bag, out_dir / 'fused', replace(options, pipeline=pipeline))
+        net = read_poses(runs['fused'].csv_path, frame, prefix='net_')
+        results[ROWS[2]] = score(track, net['stamp_ns'], net['xy'])
+        est = read_poses(runs['fused'].csv_path, frame)
+        results[ROWS[3]] = score(track, est['stamp_ns'], est['xy'], est['yaw'])
+        trajectories[ROWS[3]] = est['xy']
+    summary = _summary(results, runs, pipeline)
+    write_report(out_dir, summary, results, trajectories, track, frame, pipeline)
+    return summary
+
+
+def _summary(results: dict, runs: dict, pipeline: PipelineConfig) -> dict:
+    table = {name: {k: v for k, v in r.items() if k not in ('errors', 'stamps')}
+             for name, r in results.items()}  # fmt: skip
+    return {
+        'model': pipeline.model_path or None,
+        'table': table,
+        'runs': {
+            name: run.stats | {'skipped_images': run.skipped_images} for name, run in runs.items()
+        },  # fmt: skip
+    }
+
+
+def write_report(out_dir, summary, results, trajectories, track, frame, pipeline) -> None:
+    """``report.md``, ``metrics.json`` and the PNG plots."""
+    from cvseq_localizer.tools.report_plots import plot_all
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / 'metrics.json').write_text(json.dumps(summary, indent=2, default=_json_default))
+    plots = plot_all(out_dir, results, trajectories, frame, pipeline)
+    (out_dir / 'report.md').write_text(markdown_report(summary, plots))
+
+
+def _json_default(value):
+    if isinstance(value, float | np.floating) and not math.isfinite(value):
+        return None
+    return float(value) if isinstance(value, np.floating) else str(value)
+
+
+def markdown_report(summary: dict, plots: list[str]) -> str:
+    """The evaluation as a Markdown table (+ plot links)."""
+    head = ('| | mean | median | p90 | p95 | p99 | seq. mean | seq. median | heading |\n'
+            '|---|---|---|---|---|---|---|---|---|\n')  # fmt: skip
+    lines = []
+    for name, r in summary['table'].items():
+        vals = [r['mean_m'], r['median_m'], r['p90_m'], r['p95_m'], r['p99_m'],
+                r['seq_mean_m'], r['seq_median_m']]  # fmt: skip
+        cells = ' | '.join(f'{v:.2f} m' if math.isfinite(v) else '-' for v in vals)
+        heading = r.get('heading_mean_deg', math.nan)
+        lines.append(f'| {name} | {cells} | '
+                     f'{f"{heading:.1f} deg" if math.isfinite(heading) else "-"} |')  # fmt: skip
+    runs = '\n'.join(f'- {name}: ' + ', '.join(f'{k} {v}' for k, v in stats.items())
+                     for name, stats in summary['runs'].items())  # fmt: skip
+    images = '\n'.join(f'![{p}]({p})' for p in plots)
+    model = summary['model'] or 'none (GNSS only)'
+    return (f'# Localisation accuracy\n\nModel: `{model}`\n\n{head}' + '\n'.join(lines)
+            + f'\n\nRuns:\n{runs}\n\n{images}\n')  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog='cvseq-evaluate', description=__doc__)
+    parser.add_argument('bag', type=Path, help='rosbag2 with ground truth (/ground_truth/fix)')
+    parser.add_argument('--out', type=Path, required=True, help='report directory')
+    parser.add_argument('--image-topic', default='/camera/image_raw')
+    parser.add_argument('--fix-topic', default='/gnss/fix')
+    add_pipeline_args(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+    options = ReplayOptions(args.image_topic, args.fix_topic)
+    try:
+        summary = evaluate(args.bag, args.out, pipeline_from_args(args, args.bag), options)
+    except (BagError, FileNotFoundError, ValueError) as exc:
+        print(f'cvseq-evaluate: error: {exc}', file=sys.stderr)
+        return 2
+    print((args.out / 'report.md').read_text().split('\n\nRuns:')[0])
+    print(f'\nreport: {args.out / "report.md"}')
+    return 0 if summary else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
