@@ -1,0 +1,123 @@
+"""``FilterConfig``: every setting of the particle filter, with meaning, unit and default.
+
+Noise densities are continuous-time: a random walk with density ``q`` has standard deviation
+``q * sqrt(dt_s)`` after ``dt_s`` seconds, so the filter behaves the same at any update rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """Particle-filter settings (frames: ENU metres of the localizer's map frame)."""
+
+    # ---------------------------------------------------------------------------- particles
+    # Number of particles M. Cost of an update is linear in M.
+    num_particles: int = 2000
+    # Initial forward speed is drawn uniformly from [0, init_speed_max_mps], m/s (yaw is
+    # uniform in [-pi, pi): the heading is unknown until motion shows it).
+    init_speed_max_mps: float = 15.0
+    # Initial yaw rate is drawn from N(0, init_yaw_rate_std_radps^2), rad/s.
+    init_yaw_rate_std_radps: float = 0.1
+
+    # ------------------------------------------------------------------------- motion model
+    # Acceleration noise density, m/s^2 per sqrt(Hz): speed std grows as this * sqrt(dt_s).
+    accel_noise_mps2: float = 0.5
+    # Yaw-rate noise density, rad/s per sqrt(Hz): a direct yaw random walk on top of the turn
+    # rate, yaw std grows as this * sqrt(dt_s).
+    yaw_rate_noise_radps: float = 0.05
+    # Yaw-acceleration noise density, rad/s^2 per sqrt(Hz): the turn rate's random walk.
+    yaw_accel_noise_radps2: float = 0.1
+    # The turn rate decays towards zero with this time constant, s (bounded over long gaps).
+    yaw_rate_decay_s: float = 5.0
+    # Turn rates are clipped to [-max_yaw_rate_radps, max_yaw_rate_radps], rad/s.
+    max_yaw_rate_radps: float = 1.0
+    # Extra isotropic position noise density, m/s per sqrt(Hz) (model error, side slip).
+    position_noise_mps: float = 0.1
+    # Speeds are clipped to [0, max_speed_mps], m/s (forward motion only).
+    max_speed_mps: float = 45.0
+    # A prediction longer than this is integrated in sub-steps of at most this length, s.
+    max_step_s: float = 0.5
+    # Motion is propagated over at most this gap, s; longer gaps are capped (with a warning),
+    # so the particle spread stays bounded.
+    max_gap_s: float = 10.0
+    # Measurements older than the filter time by up to this are applied without motion
+    # (out-of-order sensors), ns; an older stamp means the clock jumped back: reset.
+    max_backward_ns: int = 200_000_000
+
+    # ------------------------------------------------------------------------------- GNSS
+    # Standard deviation used when the fix has no covariance (unknown type), m.
+    gnss_fallback_sigma_m: float = 5.0
+    # Fix standard deviations are clamped to [gnss_min_sigma_m, gnss_max_sigma_m], m.
+    gnss_min_sigma_m: float = 0.3
+    gnss_max_sigma_m: float = 200.0
+    # Gate (paper III-D): a fix farther than gate_n_sigma * sigma + (v + margin) * dt from the
+    # previous accepted fix is rejected. sigma: largest std of the fix, m; v: estimated speed.
+    gate_n_sigma: float = 3.0
+    # Speed margin added to the estimated speed in the gate, m/s (allows acceleration).
+    gate_speed_margin_mps: float = 3.0
+    # After this many consecutive rejected fixes that agree with each other (each inside the
+    # gate of the previous one), the filter re-anchors on the GNSS (a genuine jump).
+    reanchor_after_rejections: int = 5
+
+    # ------------------------------------------------------------------------------- grid
+    # Std of each Gaussian of the grid mixture, in cells (0.5 = half a cell).
+    grid_sigma_cells: float = 0.5
+    # Weight of the uniform floor over the tile in the grid likelihood, in (0, 1): one wrong
+    # frame cannot kill the filter; particles outside the tile get only the floor.
+    grid_floor_weight: float = 0.1
+    # The grid log-likelihood is divided by this (> 1 tempers over-confident, correlated frames).
+    grid_temperature: float = 2.0
+    # Only the most probable cells covering this fraction of the probability mass are used.
+    grid_top_mass: float = 0.99
+    # At most this many cells are evaluated (the most probable ones).
+    grid_max_cells: int = 256
+
+    # --------------------------------------------------------------------------- resampling
+    # Resample (systematic) when the effective sample size falls below this fraction of M.
+    resample_ess_ratio: float = 0.5
+    # Roughening after resampling: Gaussian jitter std of position (m), speed (m/s), yaw (rad).
+    roughen_xy_m: float = 0.05
+    roughen_speed_mps: float = 0.05
+    roughen_yaw_rad: float = 0.005
+
+    # ----------------------------------------------------------------- output and divergence
+    # Estimate.gnss_only is set when no grid update was used within this time, s.
+    gnss_only_timeout_s: float = 2.0
+    # An accepted fix disagrees with the estimate when their distance exceeds
+    # max(diverge_gnss_min_m, diverge_gnss_n_sigma * sigma of the fix), m.
+    diverge_gnss_min_m: float = 10.0
+    diverge_gnss_n_sigma: float = 4.0
+    # Disagreement lasting this long is a divergence: re-initialise from GNSS, s.
+    diverge_after_s: float = 3.0
+    # This many consecutive grid frames at the floor (no particle near the network's belief)
+    # are a divergence: re-initialise from the last accepted fix.
+    diverge_floor_frames: int = 20
+    # Estimate.diverged stays set this long after a detected divergence, s.
+    diverged_hold_s: float = 2.0
+    # Repeated warnings of one kind are logged at most once per this period, s.
+    warn_period_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f'FilterConfig.{f.name} = {value!r} must be finite and >= 0')
+        positive = ('num_particles', 'max_step_s', 'gnss_fallback_sigma_m', 'yaw_rate_decay_s')
+        for name in positive + (
+            'gnss_min_sigma_m',
+            'grid_sigma_cells',
+            'grid_temperature',
+            'grid_max_cells',
+        ):
+            if getattr(self, name) <= 0:
+                raise ValueError(f'FilterConfig.{name} must be > 0')
+        if not 0.0 < self.grid_floor_weight < 1.0:
+            raise ValueError('FilterConfig.grid_floor_weight must lie in (0, 1)')
+        if not 0.0 < self.grid_top_mass <= 1.0:
+            raise ValueError('FilterConfig.grid_top_mass must lie in (0, 1]')
+        if self.gnss_max_sigma_m < self.gnss_min_sigma_m:
+            raise ValueError('FilterConfig.gnss_max_sigma_m must be >= gnss_min_sigma_m')

@@ -1,0 +1,51 @@
+"""Divergence detection: the estimate stays far from accepted GNSS fixes, or the network's
+belief stays at the floor for every particle, frame after frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvseq_localizer.filter.config import FilterConfig
+
+FAR_FROM_GNSS = 'estimate far from GNSS'
+GRID_AT_FLOOR = 'grid likelihood at the floor'
+
+
+@dataclass
+class DivergenceMonitor:
+    """Tracks disagreement streaks; methods return a reason string when a divergence is found."""
+
+    far_since_ns: int | None = None
+    floor_frames: int = 0
+
+    def reset(self) -> None:
+        self.far_since_ns = None
+        self.floor_frames = 0
+
+    def on_fix(
+        self,
+        stamp_ns: int,
+        estimate_xy_enu_m: np.ndarray,
+        fix_xy_enu_m: np.ndarray,
+        fix_sigma_m: float,
+        config: FilterConfig,
+    ) -> str:
+        """Check an accepted fix against the estimate before the update (ENU m, ns)."""
+        limit_m = max(config.diverge_gnss_min_m, config.diverge_gnss_n_sigma * fix_sigma_m)
+        if float(np.hypot(*(estimate_xy_enu_m - fix_xy_enu_m))) <= limit_m:
+            self.far_since_ns = None
+            return ''
+        if self.far_since_ns is None:
+            self.far_since_ns = int(stamp_ns)
+        if (stamp_ns - self.far_since_ns) * 1e-9 >= config.diverge_after_s:
+            return FAR_FROM_GNSS
+        return ''
+
+    def on_grid(self, at_floor: bool, config: FilterConfig) -> str:
+        """Count consecutive grid frames at the floor."""
+        self.floor_frames = self.floor_frames + 1 if at_floor else 0
+        if self.floor_frames >= max(config.diverge_floor_frames, 1):
+            return GRID_AT_FLOOR
+        return ''

@@ -1,0 +1,131 @@
+"""GNSS measurement model: covariance sanitising, Gaussian log-likelihood and the outlier gate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvseq_localizer.filter.config import FilterConfig
+
+ACCEPT = 'accept'
+REJECT = 'reject'
+REANCHOR = 'reanchor'
+
+
+def sanitize_cov(cov_xy_m2: np.ndarray | None, config: FilterConfig) -> np.ndarray:
+    """A usable ``(2, 2)`` ENU position covariance (m^2) for a fix.
+
+    ``None``, non-finite or wrongly shaped input gives the fallback sigma; otherwise the matrix
+    is symmetrised and its standard deviations clamped to ``[gnss_min_sigma_m,
+    gnss_max_sigma_m]`` (a zero or negative variance never collapses the particles).
+    """
+    fallback = np.eye(2) * config.gnss_fallback_sigma_m**2
+    if cov_xy_m2 is None:
+        return fallback
+    cov = np.asarray(cov_xy_m2, np.float64)
+    if cov.shape != (2, 2) or not np.all(np.isfinite(cov)):
+        return fallback
+    vals, vecs = np.linalg.eigh(0.5 * (cov + cov.T))
+    if np.max(vals) <= 0.0:
+        return fallback
+    vals = np.clip(vals, config.gnss_min_sigma_m**2, config.gnss_max_sigma_m**2)
+    return (vecs * vals) @ vecs.T
+
+
+def gnss_log_likelihood(
+    xy_enu_m: np.ndarray, fix_xy_enu_m: np.ndarray, cov_m2: np.ndarray
+) -> np.ndarray:
+    """``(M,)`` Gaussian log-likelihood (up to a constant) of particles ``(M, 2)`` for a fix."""
+    d = xy_enu_m - fix_xy_enu_m[None, :]
+    info = np.linalg.inv(cov_m2)
+    maha = info[0, 0] * d[:, 0] ** 2 + 2.0 * info[0, 1] * d[:, 0] * d[:, 1]
+    maha += info[1, 1] * d[:, 1] ** 2
+    return -0.5 * maha
+
+
+def max_sigma_m(cov_m2: np.ndarray) -> float:
+    """Largest standard deviation of a ``(2, 2)`` covariance, m."""
+    return math.sqrt(max(float(np.max(np.linalg.eigvalsh(cov_m2))), 0.0))
+
+
+@dataclass
+class GnssGate:
+    """Outlier gate of paper III-D with re-anchoring on persistent, self-consistent jumps.
+
+    A fix is rejected when it lies farther than ``gate_n_sigma * sigma + (v + margin) * dt``
+    from the previous accepted fix, with ``sigma = hypot(sigma_fix, sigma_previous)`` (the
+    spread of a difference of two fixes; the paper uses one sigma). Consecutive rejected fixes
+    that agree with each other form a candidate track; after ``reanchor_after_rejections`` of
+    them the gate re-anchors.
+    """
+
+    ref_xy_enu_m: np.ndarray | None = None
+    ref_stamp_ns: int = 0
+    ref_sigma_m: float = 0.0
+    cand_xy_enu_m: np.ndarray | None = None
+    cand_stamp_ns: int = 0
+    cand_count: int = 0
+
+    def reset(
+        self, xy_enu_m: np.ndarray | None = None, stamp_ns: int = 0, sigma_m: float = 0.0
+    ) -> None:
+        """Forget the history; optionally anchor on an accepted fix (ENU m, ns, std m)."""
+        self.ref_xy_enu_m = None if xy_enu_m is None else np.array(xy_enu_m, np.float64)
+        self.ref_stamp_ns = int(stamp_ns)
+        self.ref_sigma_m = float(sigma_m)
+        self.cand_xy_enu_m = None
+        self.cand_count = 0
+
+    def check(
+        self,
+        stamp_ns: int,
+        xy_enu_m: np.ndarray,
+        sigma_m: float,
+        speed_mps: float,
+        config: FilterConfig,
+    ) -> str:
+        """Classify a fix as ``ACCEPT``, ``REJECT`` or ``REANCHOR`` and update the gate."""
+        ref_sigma_m = math.hypot(sigma_m, self.ref_sigma_m)
+        if self.ref_xy_enu_m is None or _inside(
+            self.ref_xy_enu_m,
+            self.ref_stamp_ns,
+            stamp_ns,
+            xy_enu_m,
+            ref_sigma_m,
+            speed_mps,
+            config,
+        ):
+            self.reset(xy_enu_m, stamp_ns, sigma_m)
+            return ACCEPT
+        consistent = self.cand_xy_enu_m is not None and _inside(
+            self.cand_xy_enu_m,
+            self.cand_stamp_ns,
+            stamp_ns,
+            xy_enu_m,
+            ref_sigma_m,
+            speed_mps,
+            config,
+        )
+        self.cand_count = self.cand_count + 1 if consistent else 1
+        self.cand_xy_enu_m = np.array(xy_enu_m, np.float64)
+        self.cand_stamp_ns = int(stamp_ns)
+        if self.cand_count >= max(config.reanchor_after_rejections, 1):
+            self.reset(xy_enu_m, stamp_ns, sigma_m)
+            return REANCHOR
+        return REJECT
+
+
+def _inside(
+    ref_xy: np.ndarray,
+    ref_stamp_ns: int,
+    stamp_ns: int,
+    xy: np.ndarray,
+    sigma_m: float,
+    speed_mps: float,
+    config: FilterConfig,
+) -> bool:
+    dt_s = max(stamp_ns - ref_stamp_ns, 0) * 1e-9
+    radius_m = config.gate_n_sigma * sigma_m + (speed_mps + config.gate_speed_margin_mps) * dt_s
+    return float(np.hypot(*(np.asarray(xy) - ref_xy))) <= radius_m

@@ -1,0 +1,78 @@
+"""The particle set: state arrays and log-weights, plus the initial distribution."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Particles:
+    """``M`` particles in the ENU map frame.
+
+    Attributes:
+        xy_enu_m: ``(M, 2)`` east, north in metres.
+        speed_mps: ``(M,)`` forward speed in m/s (>= 0).
+        yaw_rad: ``(M,)`` heading in radians, REP-103 (0 = east, counter-clockwise), in
+            ``[-pi, pi)``.
+        yaw_rate_radps: ``(M,)`` yaw rate in rad/s (counter-clockwise positive).
+        log_w: ``(M,)`` log-weights, normalised so that ``logsumexp(log_w) == 0``.
+    """
+
+    xy_enu_m: np.ndarray
+    speed_mps: np.ndarray
+    yaw_rad: np.ndarray
+    yaw_rate_radps: np.ndarray
+    log_w: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.speed_mps.shape[0])
+
+    def weights(self) -> np.ndarray:
+        """``(M,)`` normalised linear weights."""
+        w = np.exp(self.log_w - np.max(self.log_w))
+        return w / np.sum(w)
+
+    def take(self, idx: np.ndarray) -> Particles:
+        """The particles at ``idx`` with uniform weights (the result of resampling)."""
+        m = idx.shape[0]
+        return Particles(
+            self.xy_enu_m[idx],
+            self.speed_mps[idx],
+            self.yaw_rad[idx],
+            self.yaw_rate_radps[idx],
+            np.full(m, -math.log(m)),
+        )
+
+
+def wrap_angle(angle_rad: np.ndarray) -> np.ndarray:
+    """Angles wrapped to ``[-pi, pi)``."""
+    return (np.asarray(angle_rad) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+def sample_gaussian_xy(
+    center_enu_m: np.ndarray, cov_m2: np.ndarray, m: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``(m, 2)`` ENU positions drawn from ``N(center, cov)`` (``cov`` symmetric PSD, m^2)."""
+    vals, vecs = np.linalg.eigh(cov_m2)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    return center_enu_m[None, :] + rng.standard_normal((m, 2)) @ root.T
+
+
+def initial_particles(
+    center_enu_m: np.ndarray,
+    cov_m2: np.ndarray,
+    m: int,
+    init_speed_max_mps: float,
+    init_yaw_rate_std_radps: float,
+    rng: np.random.Generator,
+) -> Particles:
+    """Particles around a GNSS fix: Gaussian position, uniform yaw and speed, small yaw rate."""
+    xy = sample_gaussian_xy(center_enu_m, cov_m2, m, rng)
+    yaw = rng.uniform(-np.pi, np.pi, m)
+    speed = rng.uniform(0.0, init_speed_max_mps, m)
+    yaw_rate = init_yaw_rate_std_radps * rng.standard_normal(m)
+    return Particles(xy, speed, yaw, yaw_rate, np.full(m, -math.log(m)))

@@ -1,0 +1,42 @@
+"""Weighted statistics of the particle set: mean, covariance, circular yaw, speed, ESS."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cvseq_localizer.filter.particles import Particles
+
+YAW_VAR_UNIFORM_RAD2 = math.pi**2 / 3.0  # variance of a uniform heading; the cap of yaw_var
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Weighted moments of the particles (ENU metres, radians, m/s)."""
+
+    xy_enu_m: np.ndarray
+    cov_xy_m2: np.ndarray
+    yaw_rad: float
+    yaw_var_rad2: float
+    speed_mps: float
+    ess: float
+
+
+def summarize(p: Particles) -> Summary:
+    """Weighted mean position and ``(2, 2)`` covariance, circular mean and variance of yaw
+    (``-2 ln R``, capped at the uniform value pi^2/3), mean speed and effective sample size."""
+    w = p.weights()
+    mean = w @ p.xy_enu_m
+    d = p.xy_enu_m - mean
+    cov = (d * w[:, None]).T @ d
+    cov = 0.5 * (cov + cov.T)
+    c = float(w @ np.cos(p.yaw_rad))
+    s = float(w @ np.sin(p.yaw_rad))
+    r = math.hypot(c, s)
+    yaw = math.atan2(s, c) if r > 1e-12 else 0.0
+    yaw_var = min(-2.0 * math.log(max(r, 1e-300)), YAW_VAR_UNIFORM_RAD2)
+    speed = float(w @ p.speed_mps)
+    ess = float(1.0 / np.sum(w * w))
+    return Summary(mean, cov, yaw, max(yaw_var, 0.0), speed, ess)

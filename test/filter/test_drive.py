@@ -1,0 +1,151 @@
+"""End-to-end behaviour on synthetic drives: convergence, outliers, dropouts, wrong frames."""
+
+import numpy as np
+import pytest
+from filter_synth import NS, make_drive, make_grid, run_drive, wrapped
+
+from cvseq_localizer.filter import FilterConfig, ParticleFilter
+
+
+def _pf(seed: int = 0, **kw) -> ParticleFilter:
+    return ParticleFilter(FilterConfig(**kw), np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize('yaw_rate_radps', [0.0, 0.15], ids=['straight', 'curved'])
+def test_grid_observations_shrink_error_vs_raw_gnss(yaw_rate_radps):
+    drive = make_drive(40.0, 10.0, yaw_rate_radps)
+    r = run_drive(_pf(1), drive, seed=11, use_grid=True)
+    assert r.filter_err_m < 0.5 * r.raw_gnss_err_m
+    assert r.filter_err_m < 2.0
+
+
+@pytest.mark.parametrize('yaw_rate_radps', [0.0, 0.15], ids=['straight', 'curved'])
+def test_gnss_only_is_not_worse_than_raw(yaw_rate_radps):
+    drive = make_drive(40.0, 10.0, yaw_rate_radps)
+    r = run_drive(_pf(2), drive, seed=12, use_grid=False)
+    assert r.filter_err_m <= r.raw_gnss_err_m
+
+
+def test_yaw_converges_to_driving_direction():
+    drive = make_drive(30.0, 10.0, 0.0, yaw0_rad=2.0)
+    pf = _pf(3)
+    r = run_drive(pf, drive, seed=13, use_grid=True)
+    est = pf.estimate()
+    assert r.yaw_err_rad < 0.15
+    assert abs(wrapped(est.yaw_rad - 2.0)) < 0.2
+    assert est.yaw_var_rad2 < 0.1
+    assert est.speed_mps == pytest.approx(10.0, abs=1.5)
+
+
+def test_yaw_wraps_around_pi():
+    # heading west and turning left: yaw crosses +pi -> -pi during the drive
+    drive = make_drive(30.0, 10.0, 0.05, yaw0_rad=np.pi - 0.6)
+    assert drive.yaw_rad[0] > 2.5 and drive.yaw_rad[-1] < -2.0
+    pf = _pf(4)
+    r = run_drive(pf, drive, seed=14, use_grid=True)
+    assert r.yaw_err_rad < 0.15
+    assert r.final_yaw_err_rad < 0.2
+    assert -np.pi <= pf.estimate().yaw_rad <= np.pi
+
+
+def _converged(seed: int, duration_s: float = 15.0, use_grid: bool = True):
+    """A filter that has driven east at 10 m/s for ``duration_s`` with GNSS (+ grid)."""
+    drive = make_drive(duration_s, 10.0, 0.0, yaw0_rad=0.0)
+    pf = _pf(seed)
+    run_drive(pf, drive, seed=seed + 100, use_grid=use_grid)
+    return pf, drive
+
+
+def test_30m_gnss_outlier_is_rejected_and_counted():
+    pf, drive = _converged(5)
+    t = int(drive.stamps_ns[-1]) + NS // 10
+    truth = drive.xy_enu_m[-1] + np.array([1.0, 0.0])
+    before = pf.estimate()
+    assert not pf.update_gnss(t, truth + np.array([0.0, 30.0]), np.eye(2) * 9.0)
+    after = pf.estimate()
+    assert pf.stats.fixes_rejected == 1
+    assert np.hypot(*(after.xy_enu_m - truth)) < 3.0
+    assert np.hypot(*(after.xy_enu_m - before.xy_enu_m)) < 2.0  # motion only (0.1 s)
+    # the next good fix is accepted again
+    assert pf.update_gnss(t + NS, truth + np.array([10.0, 0.0]), np.eye(2) * 9.0)
+
+
+def test_gnss_dropout_grows_covariance_and_recovers():
+    pf, drive = _converged(6, use_grid=False)
+    t0 = int(drive.stamps_ns[-1])
+    trace0 = np.trace(pf.estimate().cov_xy_m2)
+    for k in range(1, 101):  # 10 s without fixes
+        pf.predict(t0 + k * NS // 10)
+    trace1 = np.trace(pf.estimate().cov_xy_m2)
+    assert trace1 > 2.0 * trace0
+    rng = np.random.default_rng(0)
+    for k in range(1, 11):  # fixes again at 1 Hz
+        t = t0 + 10 * NS + k * NS
+        truth = drive.xy_enu_m[-1] + np.array([10.0 * (10 + k), 0.0])
+        assert pf.update_gnss(t, truth + 3.0 * rng.standard_normal(2), np.eye(2) * 9.0)
+    est = pf.estimate()
+    assert np.hypot(*(est.xy_enu_m - truth)) < 5.0
+    assert np.trace(est.cov_xy_m2) < trace1
+    assert pf.stats.fixes_rejected == 0 and pf.stats.reinitializations == 0
+
+
+def test_confidently_wrong_grid_frame_moves_estimate_little():
+    pf, drive = _converged(7)
+    t = int(drive.stamps_ns[-1]) + NS // 10
+    truth = drive.xy_enu_m[-1] + np.array([1.0, 0.0])
+    pf.predict(t)
+    before = pf.estimate().xy_enu_m
+    center = np.round(truth / 20.0) * 20.0
+    pts, p = make_grid(
+        center, truth + np.array([-12.0, 9.0]), np.random.default_rng(1), 32, 2.28, 0.5
+    )
+    assert pf.update_grid(t, pts, p, 2.28)
+    after = pf.estimate().xy_enu_m
+    assert np.hypot(*(after - before)) < 3.0
+    assert np.hypot(*(after - truth)) < 3.0
+
+
+def test_persistent_gnss_offset_reanchors():
+    pf = _pf(8, reanchor_after_rejections=4)
+    rng = np.random.default_rng(2)
+    for k in range(10):
+        pf.update_gnss(k * NS, np.array([0.0, 0.0]) + rng.standard_normal(2), np.eye(2))
+    for k in range(10, 20):  # the receiver's position jumps by 40 m and stays there
+        pf.update_gnss(k * NS, np.array([40.0, 0.0]) + rng.standard_normal(2), np.eye(2))
+    assert pf.stats.fixes_rejected == 3
+    assert pf.stats.reanchors == 1 and pf.stats.reinitializations == 1
+    assert 're-anchor' in pf.stats.last_reinit_reason
+    assert np.hypot(*(pf.estimate().xy_enu_m - [40.0, 0.0])) < 2.0
+
+
+def test_estimate_far_from_gnss_is_a_divergence():
+    # the network drifts onto a parallel road 20 m north while GNSS (accepted) stays at 0
+    pf = _pf(9, diverge_after_s=2.0)
+    rng = np.random.default_rng(3)
+    for k in range(150):
+        t = k * NS // 5
+        if k % 5 == 0:
+            pf.update_gnss(t, 3.0 * rng.standard_normal(2), np.eye(2) * 9.0)
+        peak = np.array([0.0, min(0.25 * k, 20.0)])
+        pts, p = make_grid(np.zeros(2), peak, rng, peak_sigma_m=0.7)
+        pf.update_grid(t, pts, p, 2.28)
+        if pf.stats.divergences:
+            break
+    assert pf.stats.divergences == 1 and pf.stats.fixes_rejected == 0
+    assert pf.stats.last_reinit_reason == 'estimate far from GNSS'
+    est = pf.estimate()
+    assert est.diverged
+    assert np.hypot(*est.xy_enu_m) < 10.0
+
+
+def test_grid_always_at_floor_is_a_divergence():
+    pf = _pf(10, diverge_floor_frames=10)
+    pf.update_gnss(0, np.zeros(2), np.eye(2))
+    rng = np.random.default_rng(4)
+    for k in range(1, 12):  # the network sees itself on a far corner of the tile
+        pts, p = make_grid(np.zeros(2), np.array([30.0, 30.0]), rng, peak_sigma_m=0.5)
+        assert pf.update_grid(k * NS // 10, pts, p, 2.28)
+    assert pf.stats.grid_floor_frames >= 10
+    assert pf.stats.divergences == 1
+    assert pf.stats.last_reinit_reason == 'grid likelihood at the floor'
+    assert pf.estimate().diverged and pf.estimate().gnss_only
