@@ -72,7 +72,7 @@ class FilterConfig:
     # The grid log-likelihood is divided by this (> 1 tempers over-confident, correlated frames).
     grid_temperature: float = 2.0
     # Only the most probable cells covering this fraction of the probability mass are used.
-    grid_top_mass: float = 0.99
+    grid_top_mass: float = 0.999
     # At most this many cells are evaluated (the most probable ones).
     grid_max_cells: int = 256
 
