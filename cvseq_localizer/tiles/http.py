@@ -149,11 +149,18 @@ class HttpTileSource:
 
     def fetch(self, z: int, x: int, y: int) -> np.ndarray:
         """XYZ tile ``(z, x, y)`` as ``tile_px x tile_px x 3`` uint8 RGB (cache first)."""
+        return self._fetch(z, x, y)[1]
+
+    def fetch_bytes(self, z: int, x: int, y: int) -> bytes:
+        """The encoded bytes of tile ``(z, x, y)`` as served, checked by decoding (cache first)."""
+        return self._fetch(z, x, y)[0]
+
+    def _fetch(self, z: int, x: int, y: int) -> tuple[bytes, np.ndarray]:
         check_index(z, x, y)
         cached = self.cache.get(self.layer, z, x, y) if self.cache else None
         if cached is not None:
             try:
-                return decode_tile(cached, self.tile_px, f'cached tile {z}/{x}/{y}')
+                return cached, decode_tile(cached, self.tile_px, f'cached tile {z}/{x}/{y}')
             except TileDecodeError as err:
                 log.warning('%s: %s; refetching', self.name, err)
                 self.cache.discard(self.layer, z, x, y)
@@ -163,7 +170,7 @@ class HttpTileSource:
         image = decode_tile(data, self.tile_px, f'{self.name} tile {z}/{x}/{y}')
         if self.cache:
             self.cache.put(self.layer, z, x, y, data)
-        return image
+        return data, image
 
     def download(self, z: int, x: int, y: int) -> bytes:
         """Raw bytes of tile ``(z, x, y)`` from the server (retries, timeouts; no cache)."""

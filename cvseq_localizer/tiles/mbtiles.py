@@ -40,18 +40,25 @@ class MBTilesWriter:
 
     ``put`` takes XYZ indices and PNG/JPEG bytes; a later ``put`` of the same index replaces the
     tile. ``close`` (or leaving the ``with`` block) commits and writes the metadata ``name``,
-    ``format``, ``type``, ``version``, ``minzoom``, ``maxzoom`` and ``bounds`` (degrees,
-    ``west,south,east,north``) computed from all tiles in the file.
+    ``format`` (``fmt=None``: detected from the stored bytes), ``type``, ``version``,
+    ``minzoom``, ``maxzoom`` and ``bounds`` (degrees, ``west,south,east,north``) computed from
+    all tiles in the file.
     """
 
     def __init__(
-        self, path: str | Path, name: str = 'tiles', fmt: str = 'png', description: str = ''
+        self,
+        path: str | Path,
+        name: str = 'tiles',
+        fmt: str | None = 'png',
+        description: str = '',
     ) -> None:
-        if fmt.lower() not in FORMAT_EXT:
+        if fmt is not None and fmt.lower() not in FORMAT_EXT:
             raise ValueError(f'unknown MBTiles format {fmt!r}; use one of {sorted(FORMAT_EXT)}')
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._meta = {'name': name, 'format': FORMAT_EXT[fmt.lower()], 'type': 'baselayer'}
+        self._meta = {'name': name, 'type': 'baselayer'}
+        if fmt is not None:
+            self._meta['format'] = FORMAT_EXT[fmt.lower()]
         self._meta.update({'version': '1.0', 'description': description or name})
         self._db: sqlite3.Connection | None = sqlite3.connect(self.path)
         self._db.executescript(_SCHEMA)
@@ -66,12 +73,22 @@ class MBTilesWriter:
             (int(z), int(x), tms_row(y, z), sqlite3.Binary(bytes(data))),
         )
 
+    def has(self, z: int, x: int, y: int) -> bool:
+        """Whether XYZ tile ``(z, x, y)`` is already stored (to resume an interrupted fill)."""
+        row = self._db.execute(
+            'SELECT 1 FROM tiles WHERE zoom_level=? AND tile_column=? AND tile_row=?',
+            (int(z), int(x), tms_row(y, z)),
+        ).fetchone()
+        return row is not None
+
     def close(self) -> None:
         """Write the metadata, commit and close (idempotent)."""
         if self._db is None:
             return
         meta = dict(self._meta)
         meta.update(_extent_metadata(self._db))
+        if 'format' not in meta:
+            meta['format'] = _sniff_format(self._db)
         self._db.executemany('INSERT OR REPLACE INTO metadata VALUES (?, ?)', meta.items())
         self._db.commit()
         self._db.close()
@@ -104,6 +121,17 @@ def _extent_metadata(db: sqlite3.Connection) -> dict[str, str]:
         'maxzoom': str(max(r[0] for r in rows)),
         'bounds': f'{west:.8f},{south:.8f},{east:.8f},{north:.8f}',
     }
+
+
+def _sniff_format(db: sqlite3.Connection) -> str:
+    """Image format of a stored tile from its magic bytes ('png' if the file is empty)."""
+    row = db.execute('SELECT substr(tile_data, 1, 12) FROM tiles LIMIT 1').fetchone()
+    head = bytes(row[0]) if row else b''
+    if head.startswith(b'\xff\xd8'):
+        return 'jpg'
+    if head.startswith(b'RIFF') and head[8:12] == b'WEBP':
+        return 'webp'
+    return 'png'
 
 
 class MBTilesSource:
