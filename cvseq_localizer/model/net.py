@@ -138,7 +138,7 @@ class CrossViewSeqNet(nn.Module):
         change) or None at the start -> ``StepOutput(logits, offsets, hidden)``."""
         tokens = sat_feats.tokens
         if hidden is None:
-            hidden = HiddenState.empty(tokens.shape[0], *tokens.shape[1:], device=tokens.device)
+            hidden = HiddenState.empty(*tokens.shape, device=tokens.device, dtype=tokens.dtype)
         _check_hidden(hidden, tokens)
         logits, offsets, state, valid = self.step_tensors(ground, tokens, *hidden)
         return StepOutput(logits, offsets, HiddenState(state, valid))
@@ -162,7 +162,7 @@ class CrossViewSeqNet(nn.Module):
         ground = self.encode_ground(ground_seq.flatten(0, 1))  # [B*T, L, D]
         fused = self.fuse(sat_tokens.repeat_interleave(t, dim=0), ground)
         fused = fused.view(b, t, *fused.shape[1:])
-        state, valid = HiddenState.empty(b, *fused.shape[2:], device=fused.device)
+        state, valid = HiddenState.empty(b, *fused.shape[2:], fused.device, fused.dtype)
         hs = []
         for i in range(t):
             state = self.update_hidden(fused[:, i], state, valid)

@@ -32,11 +32,16 @@ class HiddenState(NamedTuple):
 
     @classmethod
     def empty(
-        cls, batch: int, num_cells: int, dim: int, device: torch.device | str = 'cpu'
+        cls,
+        batch: int,
+        num_cells: int,
+        dim: int,
+        device: torch.device | str = 'cpu',
+        dtype: torch.dtype = torch.float32,
     ) -> HiddenState:
         """An all-invalid state (the start of a sequence)."""
         return cls(
-            torch.zeros(batch, num_cells, dim, device=device),
+            torch.zeros(batch, num_cells, dim, device=device, dtype=dtype),
             torch.zeros(batch, num_cells, dtype=torch.bool, device=device),
         )
 
