@@ -44,6 +44,8 @@ def _authors_param_count() -> int:
 def test_paper_preset_matches_authors_parameter_count():
     model = build_model(ModelConfig.preset('paper'))
     assert model.sat_backbone.out_channels == 1024
+    assert model.ground_pos.shape == (1, 33 * 60, 256)  # 260x480 ground -> 33x60 tokens
+    assert model.sat_pos.shape == (1, 32 * 32, 256)
     assert sum(p.numel() for p in model.parameters()) == _authors_param_count()
     assert model.sat_backbone.layer3[0].conv2.dilation == (2, 2)
     assert model.sat_backbone.layer3[1].conv2.dilation == (1, 1)
@@ -157,6 +159,11 @@ def test_bad_inputs_raise_naming_the_shape(tiny_model, tiny_config, make_inputs)
         tiny_model.step(ground[:, 0], feats, bad)
     with pytest.raises(ValueError, match='ground_seq'):
         tiny_model(ground[:, 0], sat)
+
+
+def test_kitti_preset_ground_tokens():
+    cfg = ModelConfig.preset('paper_kitti')
+    assert build_model(cfg).ground_pos.shape == (1, 19 * 60, 256)  # 145x480 -> 19x60
 
 
 def test_config_validation_and_dict_round_trip():
