@@ -40,6 +40,26 @@ _KNOWN = {'z', 'x', 'y', '-y', 'q', 's', 'key'}
 RETRY_STATUS = (429, 500, 502, 503, 504)
 
 
+class _SecretFilter(logging.Filter):
+    """Redacts registered API keys from records of the loggers it is attached to (urllib3 logs
+    request URLs, with their query strings, at DEBUG and on every retry at WARNING)."""
+
+    secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            message = record.getMessage()
+            for secret in self.secrets:
+                message = message.replace(secret, '***')
+            record.msg, record.args = message, ()
+        return True
+
+
+_SECRET_FILTER = _SecretFilter()
+for _name in ('urllib3.connectionpool', 'urllib3.util.retry', 'requests'):
+    logging.getLogger(_name).addFilter(_SECRET_FILTER)
+
+
 def check_template(template: str) -> None:
     """Raise ``ValueError`` if ``template`` cannot address every tile."""
     tokens = set(re.findall(r'\{([^}]*)\}', template))
@@ -64,7 +84,7 @@ class HttpTileSource:
         subdomains: letters for ``{s}``.
         timeout_s: connect and read timeout per attempt in seconds.
         retries: extra attempts on connection errors, timeouts and HTTP 429/5xx.
-        backoff_s: first retry delay in seconds (doubling each retry).
+        backoff_s: retry delay factor in seconds (urllib3 waits 0, 2, 4, ... times it).
         cache: a ``TileCache`` or a path to one; tiles in the cache are served without network.
         offline: never use the network; a cache miss raises ``TileNotFound``.
         layer: cache namespace; default: the redacted template and tile size.
@@ -124,6 +144,7 @@ class HttpTileSource:
         key = os.environ.get(env, '')
         if not key:
             raise ValueError(f'environment variable {env} (tile server API key) is not set')
+        _SecretFilter.secrets.add(key)
         return key
 
     def redact(self, text: str) -> str:

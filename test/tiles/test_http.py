@@ -121,10 +121,13 @@ def test_cache_size_cap_evicts_least_recently_used(tmp_path):
 def test_api_key_never_logged(server, monkeypatch, caplog):
     monkeypatch.setenv('TILE_KEY', 'hunter2')
     src = HttpTileSource(
-        server.url + '?key={key}', api_key_env='TILE_KEY', timeout_s=0.2, retries=0
+        server.url + '?key={key}', api_key_env='TILE_KEY', timeout_s=0.2, retries=1
     )
-    server.stop()
-    with caplog.at_level(logging.DEBUG), pytest.raises(TileError) as info:
+    with caplog.at_level(logging.DEBUG):
         src.fetch(Z, X, Y)
+        assert f'/{Z}/{X}/{Y}.png?key=***' in caplog.text  # urllib3 logged it, redacted
+        server.stop()
+        with pytest.raises(TileError) as info:
+            src.fetch(Z, X, Y + 1)
     assert 'hunter2' not in str(info.value) and '***' in str(info.value)
     assert 'hunter2' not in caplog.text

@@ -77,6 +77,8 @@ class TileServer:
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # header and body leave without delayed-ACK waits
+
             def log_message(self, *args):  # keep pytest output clean
                 pass
 
