@@ -112,6 +112,7 @@ class SatelliteTileService:
         if self.config.ref_lat_deg is not None:
             self._lattice = self._make_lattice(self.config.ref_lat_deg)
         self._lock = threading.Lock()
+        self._query_lock = threading.Lock()
         self._memory: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._pending: dict[tuple, cf.Future] = {}
         self._failed: dict[tuple, tuple[float, str]] = {}
@@ -130,13 +131,20 @@ class SatelliteTileService:
         """The lattice (``None`` until the first query when ``ref_lat_deg`` is not set)."""
         return self._lattice
 
-    def covering(self, lat_deg: float, lon_deg: float, deadline_s=_KEEP) -> CoveringTile:
-        """The tile centred on the lattice node nearest to ``(lat_deg, lon_deg)``.
+    def covering(
+        self, lat_deg: float, lon_deg: float, deadline_s: float | None | object = _KEEP
+    ) -> CoveringTile:
+        """The tile centred on the lattice node nearest to ``(lat_deg, lon_deg)`` (degrees).
 
         Waits at most ``deadline_s`` seconds (default: the config's; ``None``: until done).
         If the tile is not ready, returns the previous tile while it still contains the
-        position, else ``None``, with the reason.
+        position, else ``None``, with the reason. Safe to call from several threads (calls are
+        serialised).
         """
+        with self._query_lock:
+            return self._covering(lat_deg, lon_deg, deadline_s)
+
+    def _covering(self, lat_deg, lon_deg, deadline_s) -> CoveringTile:
         if self._closed:
             raise RuntimeError('SatelliteTileService is closed')
         deadline = self.config.deadline_s if deadline_s is _KEEP else deadline_s

@@ -176,3 +176,26 @@ def test_close_joins_workers_while_fetching(server):
     assert not [t for t in threading.enumerate() if t.name.startswith('tiles')]
     with pytest.raises(RuntimeError, match='closed'):
         svc.covering(LAT, LON)
+
+
+def test_failures_warn_once_per_period_and_recover(server, caplog):
+    server.mode = 'corrupt'
+    src = HttpTileSource(server.url, retries=0)
+    with _service(src, retry_after_s=0.0) as svc, caplog.at_level('WARNING'):
+        for _ in range(3):
+            tile = svc.covering(LAT, LON, deadline_s=None)
+            assert tile.geo is None and 'not a decodable image' in tile.reason
+        warnings = [r for r in caplog.records if r.name == 'cvseq_localizer.tiles.service']
+        assert len(warnings) == 1
+        server.mode = 'ok'
+        assert svc.covering(LAT, LON, deadline_s=None).fresh
+
+
+def test_fixed_reference_latitude_sets_the_cell_size(server):
+    with _service(HttpTileSource(server.url), ref_lat_deg=LAT + 0.5) as svc:
+        assert svc.lattice is not None
+        tile = svc.covering(LAT, LON, deadline_s=None)
+    east_res, north_res = ground_resolution(LAT + 0.5, Z)
+    assert svc.lattice.step_x * east_res == pytest.approx(72 / 32, rel=1e-12)
+    assert svc.lattice.step_y * north_res == pytest.approx(72 / 32, rel=1e-12)
+    assert tile.fresh and _check_pixels(tile.geo) < 0.1
