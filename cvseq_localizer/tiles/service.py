@@ -162,10 +162,11 @@ class SatelliteTileService:
         return self._last
 
     def prefetch(self, lat_deg: float, lon_deg: float) -> None:
-        """Queue the source tiles around a position without waiting."""
-        if self._lattice is None:
-            self._lattice = self._make_lattice(lat_deg)
-        self._prefetch(self._lattice.cell_of(lat_deg, lon_deg))
+        """Queue the source tiles around a position (degrees) without waiting."""
+        with self._query_lock:
+            if self._lattice is None:
+                self._lattice = self._make_lattice(lat_deg)
+            self._prefetch(self._lattice.cell_of(lat_deg, lon_deg))
 
     def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Wait until no fetch is queued or running; ``True`` if idle in time."""
