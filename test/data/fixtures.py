@@ -86,7 +86,8 @@ def write_cvis_sequence(
     return latlon
 
 
-OXTS_TAIL = '0.1 0.2 0.0 0.0 0.0 0.0 9.8 0.0 0.0 9.8 0.0 0.0 0.0 0.0 0.0 0.0 0.5 0.05 4 10 4 4 0'
+# vf vl vu ax ay az af al au wx wy wz wf wl wu (15), pos/vel accuracy, 5 integer status fields.
+OXTS_TAIL = '5.0 0.1 0.0 0.2 0.1 9.8 0.2 0.1 9.8 0.0 0.0 0.01 0.0 0.0 0.01 0.5 0.05 4 10 4 4 0'
 
 
 def oxts_line(lat: float, lon: float, alt: float, yaw: float) -> str:
