@@ -37,7 +37,7 @@ from cvseq_localizer.geo import GeoImage, LocalFrame
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KittiDrive:
     """One synced KITTI raw drive.
 
@@ -100,7 +100,7 @@ def find_drives(root: str | Path, names: Sequence[str] | None = None) -> list[Pa
     return [found[n] for n in names]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KittiSequence:
     """A sequence: ``frame_idx`` into ``drive.frames``; ``mid_idx`` is the tile's frame."""
 
