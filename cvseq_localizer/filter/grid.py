@@ -2,8 +2,9 @@
 
 ``L(x) = floor + (1 - floor_weight) * sum_k p_k N(x; mu_k, sigma^2 I)`` inside the tile and
 ``floor`` outside, with ``floor = floor_weight / tile_area``; the log-likelihood is divided by
-the temperature. Only the most probable cells (``grid_top_mass`` of the mass, at most
-``grid_max_cells``) near the particle cloud are evaluated.
+the temperature. Only the most probable cells (``grid_top_mass`` of the mass) within reach of
+the particle cloud are evaluated, on a raster (separable Gaussians: one matrix product) that is
+interpolated at the particles, so the cost does not grow with particles x cells.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from cvseq_localizer.filter.config import FilterConfig
 from cvseq_localizer.filter.tile import inside_tile
 
 _CUTOFF_SIGMA = 5.0  # components farther than this from every particle contribute < e^-12
-_CHUNK = 4096  # particles per block when evaluating the mixture (bounds memory)
+_CHUNK = 4096  # particles per block when evaluating the exact mixture (bounds memory)
+_MAX_NODES = 256  # raster nodes per axis at most (the step grows for very wide clouds)
 
 
 @dataclass(frozen=True)
@@ -49,19 +51,19 @@ def validate_grid(points_enu_m: np.ndarray, probs: np.ndarray, cell_size_m: floa
     return ''
 
 
-def top_mass_indices(probs: np.ndarray, top_mass: float, max_cells: int) -> np.ndarray:
-    """Indices of the most probable cells covering ``top_mass`` of ``probs`` (sum 1), sorted."""
-    k = min(int(max_cells), probs.shape[0])
-    idx = np.argpartition(-probs, k - 1)[:k] if k < probs.shape[0] else np.arange(k)
-    idx = idx[np.argsort(-probs[idx], kind='stable')]
+def top_mass_indices(probs: np.ndarray, top_mass: float) -> np.ndarray:
+    """Indices of the most probable cells covering ``top_mass`` of ``probs`` (sum 1), most
+    probable first."""
+    idx = np.argsort(-probs, kind='stable')
     n = int(np.searchsorted(np.cumsum(probs[idx]), top_mass)) + 1
-    return idx[: min(n, k)]
+    return idx[:n]
 
 
 def mixture_density(
     xy_enu_m: np.ndarray, means_enu_m: np.ndarray, weights: np.ndarray, sigma_m: float
 ) -> np.ndarray:
-    """``(M,)`` density (1/m^2) of an isotropic Gaussian mixture at ``(M, 2)`` positions."""
+    """``(M,)`` density (1/m^2) of an isotropic Gaussian mixture at ``(M, 2)`` positions (exact,
+    ``O(M K)``; the reference for ``raster_mixture_density``)."""
     out = np.zeros(xy_enu_m.shape[0])
     if means_enu_m.shape[0] == 0:
         return out
@@ -73,6 +75,52 @@ def mixture_density(
         dy = xy[:, 1:2] - means_enu_m[None, :, 1]
         out[start : start + _CHUNK] = np.exp((dx * dx + dy * dy) * inv) @ scale
     return out
+
+
+def raster_mixture_density(
+    xy_enu_m: np.ndarray,
+    means_enu_m: np.ndarray,
+    weights: np.ndarray,
+    sigma_m: float,
+    step_m: float,
+) -> np.ndarray:
+    """``(M,)`` mixture density (1/m^2) interpolated bilinearly from a raster, ``O(M + R^2 K)``.
+
+    An isotropic Gaussian separates into x and y factors, so the density on a raster with node
+    spacing ``step_m`` over the particles' bounding box is one matrix product
+    ``(Gx * w) @ Gy.T``. The box is clipped to the components' reach (5 sigma).
+    """
+    out = np.zeros(xy_enu_m.shape[0])
+    if means_enu_m.shape[0] == 0 or xy_enu_m.shape[0] == 0:
+        return out
+    reach = _CUTOFF_SIGMA * sigma_m
+    lo = np.maximum(xy_enu_m.min(axis=0), means_enu_m.min(axis=0) - reach)
+    hi = np.minimum(xy_enu_m.max(axis=0), means_enu_m.max(axis=0) + reach)
+    if np.any(hi < lo):
+        return out
+    step = max(step_m, float(np.max(hi - lo)) / (_MAX_NODES - 1))
+    n = np.floor((hi - lo) / step).astype(int) + 2
+    gx = _gauss_1d(lo[0] + step * np.arange(n[0]), means_enu_m[:, 0], sigma_m)
+    gy = _gauss_1d(lo[1] + step * np.arange(n[1]), means_enu_m[:, 1], sigma_m)
+    raster = (gx * (weights / (2.0 * np.pi * sigma_m**2))) @ gy.T
+    uv = (xy_enu_m - lo) / step
+    ok = np.all((uv >= 0.0) & (uv <= n - 1), axis=1)
+    i0 = np.minimum(uv[ok].astype(int), n - 2)
+    f = uv[ok] - i0
+    r = raster
+    out[ok] = (
+        r[i0[:, 0], i0[:, 1]] * (1 - f[:, 0]) * (1 - f[:, 1])
+        + r[i0[:, 0] + 1, i0[:, 1]] * f[:, 0] * (1 - f[:, 1])
+        + r[i0[:, 0], i0[:, 1] + 1] * (1 - f[:, 0]) * f[:, 1]
+        + r[i0[:, 0] + 1, i0[:, 1] + 1] * f[:, 0] * f[:, 1]
+    )
+    return out
+
+
+def _gauss_1d(nodes_m: np.ndarray, centers_m: np.ndarray, sigma_m: float) -> np.ndarray:
+    """``(R, K)`` unnormalised 1-D Gaussian factors."""
+    d = nodes_m[:, None] - centers_m[None, :]
+    return np.exp(-0.5 * (d / sigma_m) ** 2)
 
 
 def grid_log_likelihood(
@@ -89,14 +137,16 @@ def grid_log_likelihood(
     """
     p = probs / np.sum(probs)
     sigma_m = config.grid_sigma_cells * cell_size_m
-    idx = top_mass_indices(p, config.grid_top_mass, config.grid_max_cells)
+    idx = top_mass_indices(p, config.grid_top_mass)
     lo = xy_enu_m.min(axis=0) - _CUTOFF_SIGMA * sigma_m
     hi = xy_enu_m.max(axis=0) + _CUTOFF_SIGMA * sigma_m
-    near = np.all((points_enu_m[idx] >= lo) & (points_enu_m[idx] <= hi), axis=1)
-    idx = idx[near]
+    idx = idx[np.all((points_enu_m[idx] >= lo) & (points_enu_m[idx] <= hi), axis=1)]
     inside = inside_tile(xy_enu_m, points_enu_m, 0.5 * cell_size_m)
     mix = np.zeros(xy_enu_m.shape[0])
-    mix[inside] = mixture_density(xy_enu_m[inside], points_enu_m[idx], p[idx], sigma_m)
+    step_m = config.grid_raster_step_sigma * sigma_m
+    mix[inside] = raster_mixture_density(
+        xy_enu_m[inside], points_enu_m[idx], p[idx], sigma_m, step_m
+    )
     floor = config.grid_floor_weight / (points_enu_m.shape[0] * cell_size_m**2)
     signal = (1.0 - config.grid_floor_weight) * mix
     log_lik = np.log(floor + signal) / config.grid_temperature

@@ -33,7 +33,7 @@ from cvseq_localizer.filter.resampling import (
     systematic_resample,
 )
 from cvseq_localizer.filter.stats import FilterStats, WarnThrottle
-from cvseq_localizer.filter.summary import summarize
+from cvseq_localizer.filter.summary import summarize, weighted_mean_xy
 from cvseq_localizer.types import Estimate
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,8 @@ class ParticleFilter:
     def _apply_fix(self, stamp_ns: int, xy: np.ndarray, cov: np.ndarray) -> bool:
         sigma_m = max_sigma_m(cov)
         w = self._particles.weights()
-        mean_xy, speed = w @ self._particles.xy_enu_m, float(w @ self._particles.speed_mps)
+        mean_xy = weighted_mean_xy(w, self._particles.xy_enu_m)
+        speed = float(np.sum(w * self._particles.speed_mps))
         decision = self._gate.check(stamp_ns, xy, sigma_m, speed, self.config)
         if decision == REJECT:
             self.stats.fixes_rejected += 1

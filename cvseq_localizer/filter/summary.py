@@ -24,19 +24,26 @@ class Summary:
     ess: float
 
 
+def weighted_mean_xy(w: np.ndarray, xy_enu_m: np.ndarray) -> np.ndarray:
+    """``(2,)`` weighted mean of ``(M, 2)`` positions (ufunc sums: no BLAS threads to wake)."""
+    return np.sum(w[:, None] * xy_enu_m, axis=0)
+
+
 def summarize(p: Particles) -> Summary:
     """Weighted mean position and ``(2, 2)`` covariance, circular mean and variance of yaw
     (``-2 ln R``, capped at the uniform value pi^2/3), mean speed and effective sample size."""
     w = p.weights()
-    mean = w @ p.xy_enu_m
-    d = p.xy_enu_m - mean
-    cov = (d * w[:, None]).T @ d
-    cov = 0.5 * (cov + cov.T)
-    c = float(w @ np.cos(p.yaw_rad))
-    s = float(w @ np.sin(p.yaw_rad))
+    mean = weighted_mean_xy(w, p.xy_enu_m)
+    dx = p.xy_enu_m[:, 0] - mean[0]
+    dy = p.xy_enu_m[:, 1] - mean[1]
+    wdx = w * dx
+    cxy = float(np.sum(wdx * dy))
+    cov = np.array([[float(np.sum(wdx * dx)), cxy], [cxy, float(np.sum(w * dy * dy))]])
+    c = float(np.sum(w * np.cos(p.yaw_rad)))
+    s = float(np.sum(w * np.sin(p.yaw_rad)))
     r = math.hypot(c, s)
     yaw = math.atan2(s, c) if r > 1e-12 else 0.0
     yaw_var = min(-2.0 * math.log(max(r, 1e-300)), YAW_VAR_UNIFORM_RAD2)
-    speed = float(w @ p.speed_mps)
+    speed = float(np.sum(w * p.speed_mps))
     ess = float(1.0 / np.sum(w * w))
     return Summary(mean, cov, yaw, max(yaw_var, 0.0), speed, ess)

@@ -39,4 +39,6 @@ def inside_tile(xy_enu_m: np.ndarray, points_enu_m: np.ndarray, margin_m: float)
     normals = np.stack([edges[:, 1], -edges[:, 0]], axis=1)
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     offsets = np.sum(normals * verts, axis=1) + margin_m
-    return np.all(xy_enu_m @ normals.T <= offsets[None, :], axis=1)
+    # explicit products instead of a (M, 2) @ (2, H) BLAS call: faster and thread-free
+    dist = xy_enu_m[:, 0:1] * normals[None, :, 0] + xy_enu_m[:, 1:2] * normals[None, :, 1]
+    return np.all(dist <= offsets[None, :], axis=1)

@@ -185,7 +185,7 @@ def _grid_input(kind: str, center: tuple[float, float], cell_m: float):
     return pts, p
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_op, min_size=1, max_size=25))
 def test_no_nan_under_arbitrary_input_sequences(ops):
     pf = _pf(0, num_particles=100)
