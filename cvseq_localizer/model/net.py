@@ -162,9 +162,7 @@ class CrossViewSeqNet(nn.Module):
         ground = self.encode_ground(ground_seq.flatten(0, 1))  # [B*T, L, D]
         fused = self.fuse(sat_tokens.repeat_interleave(t, dim=0), ground)
         fused = fused.view(b, t, *fused.shape[1:])
-        valid = torch.ones(
-            fused.shape[:1] + fused.shape[2:3], dtype=torch.bool, device=fused.device
-        )
+        valid = torch.ones(b, fused.shape[2], dtype=torch.bool, device=fused.device)
         hs = [fused[:, 0]]  # h^0 = F_f^0 (what update_hidden gives for an all-invalid state)
         for i in range(1, t):
             hs.append(self.update_hidden(fused[:, i], hs[-1], valid))
