@@ -62,13 +62,18 @@ class DrivePlan:
 
     def sample(self, stamps_ns: np.ndarray, start_ns: int) -> Trajectory:
         """Poses at ``stamps_ns`` (the plan starts at ``start_ns``)."""
-        t = (np.asarray(stamps_ns, np.int64) - start_ns) * 1e-9
-        s = np.interp(t, self.t_s, self.s_m)
+        t = np.clip((np.asarray(stamps_ns, np.int64) - start_ns) * 1e-9, 0.0, self.duration_s)
+        # Constant acceleration between plan points: v is linear in t, s quadratic.
+        i = np.clip(np.searchsorted(self.t_s, t, side='right') - 1, 0, len(self.t_s) - 2)
+        dt = self.t_s[i + 1] - self.t_s[i]
+        accel = np.where(dt > 0, (self.v_mps[i + 1] - self.v_mps[i]) / np.maximum(dt, 1e-12), 0.0)
+        tau = t - self.t_s[i]
+        s = self.s_m[i] + self.v_mps[i] * tau + 0.5 * accel * tau**2
+        v = self.v_mps[i] + accel * tau
         s_path = np.arange(len(self.path_enu_m)) * STEP_M
         xy = np.stack([np.interp(s, s_path, self.path_enu_m[:, i]) for i in range(2)], axis=1)
         yaw = np.interp(s, s_path, self.heading_rad)
         yaw = np.angle(np.exp(1j * yaw))
-        v = np.interp(t, self.t_s, self.v_mps)
         return Trajectory(np.asarray(stamps_ns, np.int64), xy, yaw, v)
 
 
@@ -100,6 +105,15 @@ def _segment(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a + np.linspace(0.0, 1.0, n)[:, None] * (b - a)
 
 
+def _hermite(p0, t0, p1, t1) -> np.ndarray:
+    """A cubic Bezier leaving ``p0`` along ``t0`` and reaching ``p1`` along ``t1``."""
+    handle = np.linalg.norm(p1 - p0) / 3.0
+    c0, c1 = p0 + handle * t0, p1 - handle * t1
+    n = max(int(3 * handle / STEP_M), 2) + 1
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c0 + 3 * (1 - t) * t**2 * c1 + t**3 * p1
+
+
 def _fillet(p0, t0, p1, t1, cfg: DriveConfig) -> np.ndarray:
     """Corner from lane end ``p0`` (direction ``t0``) to lane start ``p1`` (``t1``).
 
@@ -110,10 +124,10 @@ def _fillet(p0, t0, p1, t1, cfg: DriveConfig) -> np.ndarray:
     theta = np.arctan2(abs(cross), dot)
     a = np.array([[t0[0], -t1[0]], [t0[1], -t1[1]]])
     if theta < 0.05 or abs(np.linalg.det(a)) < 1e-6:
-        return _segment(p0, p1)
+        return _hermite(p0, t0, p1, t1)
     along0, along1 = np.linalg.solve(a, p1 - p0)
-    if along0 <= 0 or along1 <= 0:
-        return _segment(p0, p1)
+    if along0 <= 0 or along1 <= 0:  # the lanes' tangents do not meet ahead: no circular fillet
+        return _hermite(p0, t0, p1, t1)
     c = p0 + along0 * t0
     radius = cfg.left_turn_radius_m if cross > 0 else cfg.right_turn_radius_m
     tan_half = np.tan(theta / 2)
@@ -128,14 +142,30 @@ def _fillet(p0, t0, p1, t1, cfg: DriveConfig) -> np.ndarray:
     return np.concatenate([_segment(p0, t_in)[:-1], arc, _segment(t_out, p1)[1:]])
 
 
+def _corner_cuts(net: RoadNetwork, route, cfg: DriveConfig) -> list[float]:
+    """Per junction: how far before/after the node the lanes end, so the turn radius fits."""
+    cuts = [0.0]
+    for (road_in, node_in), (road_out, node_out) in zip(route[:-1], route[1:]):
+        pts_in = net.road_points(road_in, node_in)
+        pts_out = net.road_points(road_out, node_out)
+        t0 = pts_in[-1] - pts_in[-min(11, len(pts_in))]
+        t1 = pts_out[min(10, len(pts_out) - 1)] - pts_out[0]
+        cross, dot = t0[0] * t1[1] - t0[1] * t1[0], float(t0 @ t1)
+        theta = min(abs(np.arctan2(cross, dot)), np.radians(160))
+        radius = cfg.left_turn_radius_m if cross > 0 else cfg.right_turn_radius_m
+        room = 0.4 * min(pl.arclength(pts_in)[-1], pl.arclength(pts_out)[-1])
+        cuts.append(min(max(cfg.corner_cut_m, radius * np.tan(theta / 2) + 3.0), room))
+    return cuts + [0.0]
+
+
 def _route_path(net: RoadNetwork, route, cfg: DriveConfig) -> tuple[np.ndarray, list[float]]:
-    """Right-lane path along the route with Bezier corners, and the arc length of each corner."""
+    """Right-lane path along the route with rounded corners, and the arc length of each corner."""
     pieces = []
-    r = cfg.corner_cut_m
+    cuts = _corner_cuts(net, route, cfg)
     for j, (road, node) in enumerate(route):
         pts = net.road_points(road, node)
         lane = pl.offset(pl.resample(pts, STEP_M), -net.roads[road].lane_offset_m())
-        piece = pl.cut(lane, r if j > 0 else 0.0, pl.arclength(lane)[-1] - r, STEP_M)
+        piece = pl.cut(lane, cuts[j], pl.arclength(lane)[-1] - cuts[j + 1], STEP_M)
         if j > 0:
             p0, p1 = pieces[-1][-1], piece[0]
             t0 = pl.tangents(pieces[-1][-3:])[-1]
