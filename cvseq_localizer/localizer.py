@@ -143,6 +143,9 @@ class Localizer:
                 return None
             self.filter.predict(stamp_ns)
             self._check_filter_reinit()
+            if not self.filter.is_initialized:  # the clock jumped back: wait for a fix
+                self.stats.frames_without_position += 1
+                return None
             if self._network_ready():
                 self._run_network(stamp_ns, image_rgb)
             self._last_frame_ns = stamp_ns

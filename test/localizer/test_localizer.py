@@ -175,3 +175,13 @@ def test_network_points_are_georeferenced(east):
     # The grid spans the tile: cell centres are one cell apart and centred on the lattice tile.
     assert np.allclose(np.diff(pts[:N, 0]), GROUND_M / N, rtol=1e-3)
     assert abs(pts[:, 0].mean() - east) <= GROUND_M / N / 2 + 1e-6
+
+
+def test_clock_jump_back_does_not_crash():
+    engine, tiles = RecordingEngine(), LatticeTiles()
+    loc = make(engine, tiles)
+    loc.on_gnss(int(10e9), fix(10.0))
+    assert loc.on_image(int(10.1e9), IMG) is not None
+    assert loc.on_image(int(2e9), IMG) is None  # filter reset by the jump, no crash
+    assert loc.on_gnss(int(2.1e9), fix(2.1)) is not None
+    assert loc.on_image(int(2.2e9), IMG) is not None
