@@ -18,6 +18,7 @@ from cvseq_localizer.runtime.onnx_engine import (
     TENSORRT,
     OrtEngine,
     select_providers,
+    session_options,
     shift_hidden_np,
 )
 from cvseq_localizer.runtime.torch_engine import TorchEngine
@@ -134,3 +135,12 @@ def test_providers_are_ordered_by_preference():
     assert select_providers(['trt'], available=[CPU]) == [CPU]
     with pytest.raises(ValueError, match='unsupported'):
         select_providers(['OpenVINOExecutionProvider'], available=[CPU])
+
+
+def test_session_options_threads_and_spinning():
+    opts = session_options(3)
+    assert opts.intra_op_num_threads == 3
+    assert opts.graph_optimization_level == ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    assert opts.get_session_config_entry('session.intra_op.allow_spinning') == '0'
+    spin = session_options(2, spinning=True)
+    assert spin.get_session_config_entry('session.intra_op.allow_spinning') == '1'
