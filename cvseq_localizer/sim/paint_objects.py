@@ -13,7 +13,6 @@ from cvseq_localizer.sim import textures as tx
 from cvseq_localizer.sim.layers import (
     BUILDING,
     CAR,
-    GRASS,
     MARKING,
     PARKING,
     POLE,
@@ -134,7 +133,7 @@ def paint_parking_lot(layers: Layers, occupied: np.ndarray, center, yaw_rad: flo
     """An asphalt lot with painted stalls, most of them taken by cars."""
     along = np.array([np.cos(yaw_rad), np.sin(yaw_rad)])
     across = np.array([-along[1], along[0]])
-    n_stalls, stall_w, stall_d = int(rng.integers(5, 12)), 2.6, 5.0
+    n_stalls, stall_w, stall_d = int(rng.integers(4, 10)), 2.6, 5.0
     length, width = n_stalls * stall_w + 1.0, 2 * stall_d + 6.0
     hit = _free(layers, occupied, pl.rect_polygon(center, along, length, width))
     if hit is None:
@@ -206,11 +205,6 @@ def paint_pole(layers: Layers, center, radius_m: float, height_m: float, rgb) ->
     top = np.empty(mask.shape + (3,), np.float32)
     top[:] = rgb
     _write_object(layers, rows, cols, mask, top, rgb, height_m, POLE)
-
-
-def is_grass(layers: Layers, xy_enu_m) -> bool:
-    row, col = layers.grid.enu_to_index(xy_enu_m[0], xy_enu_m[1])
-    return bool(layers.class_map[row, col] == GRASS)
 
 
 def road_side_points(net: RoadNetwork, spacing_m: float, side_offset_m, rng):

@@ -7,7 +7,7 @@ nodes; painting them is ``scenery.py``'s job, driving along them ``drive.py``'s.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,7 +45,6 @@ class Road:
     points_enu_m: np.ndarray
     width_m: float
     lanes: int = 2
-    attrs: dict = field(default_factory=dict)
 
     @property
     def length_m(self) -> float:

@@ -114,8 +114,7 @@ def _street_trees(layers: Layers, net: RoadNetwork, cfg: WorldConfig, occupied, 
         if rng.random() < 0.6 and not occupied[layers.grid.enu_to_index(p[0], p[1])]:
             radius = rng.uniform(1.8, 3.2)
             po.paint_tree(layers, p, rng, radius)
-            mark = occupied.view(np.uint8)
-            draw_disc(mark, layers.grid, p, radius * 0.8, 1)
+            draw_disc(occupied.view(np.uint8), layers.grid, p, radius * 0.8, 1)  # bool as 0/1
 
 
 def _buildings(layers: Layers, net: RoadNetwork, cfg: WorldConfig, occupied, rng) -> int:
@@ -144,7 +143,9 @@ def _parking_lots(layers, net: RoadNetwork, cfg: WorldConfig, occupied, rng) -> 
         road = net.roads[rng.integers(0, len(net.roads))]
         p, t = pl.point_at(road.points_enu_m, rng.uniform(0.3, 0.7) * road.length_m)
         sign = rng.choice([-1.0, 1.0])
-        center = p + np.array([-t[1], t[0]]) * sign * (road.width_m / 2 + cfg.roads.sidewalk_m + 9)
+        center = p + np.array([-t[1], t[0]]) * sign * (
+            road.width_m / 2 + cfg.roads.sidewalk_m + 10.5
+        )
         placed += po.paint_parking_lot(
             layers, occupied, center, float(np.arctan2(t[1], t[0])), rng
         )
