@@ -153,7 +153,7 @@ def _corner_cuts(net: RoadNetwork, route, cfg: DriveConfig) -> list[float]:
         cross, dot = t0[0] * t1[1] - t0[1] * t1[0], float(t0 @ t1)
         theta = min(abs(np.arctan2(cross, dot)), np.radians(160))
         radius = cfg.left_turn_radius_m if cross > 0 else cfg.right_turn_radius_m
-        room = 0.4 * min(pl.arclength(pts_in)[-1], pl.arclength(pts_out)[-1])
+        room = 0.35 * min(pl.arclength(pts_in)[-1], pl.arclength(pts_out)[-1])
         cuts.append(min(max(cfg.corner_cut_m, radius * np.tan(theta / 2) + 3.0), room))
     return cuts + [0.0]
 

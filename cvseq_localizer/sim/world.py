@@ -167,7 +167,7 @@ def _parked_cars(layers: Layers, net: RoadNetwork, cfg: WorldConfig, rng) -> Non
         for sign in (-1.0, 1.0):
             # Half on the kerb, as on narrow German streets: the driving lane stays free.
             line = pl.offset(road.points_enu_m, sign * (road.width_m / 2 + 0.1))
-            for s in np.arange(20.0, road.length_m - 20.0, 5.6):
+            for s in np.arange(25.0, road.length_m - 25.0, 5.6):
                 if rng.random() < cfg.parked_car_prob:
                     p, t = pl.point_at(line, s)
                     po.paint_car(layers, p, t, rng)
