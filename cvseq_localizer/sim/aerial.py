@@ -23,22 +23,35 @@ CONTROL_POINTS = 17  # exact conversions per image axis
 OUTSIDE_RGB = (96, 112, 72)  # colour of everything outside the simulated world
 
 
-def _hat_weights(n_out: int, n_ctrl: int) -> np.ndarray:
-    """``(n_out, n_ctrl)`` linear-interpolation weights of pixel centres between control points."""
-    t = (np.arange(n_out) + 0.5 - 0.5) / max(n_out - 1, 1) * (n_ctrl - 1)
-    return np.clip(1.0 - np.abs(t[:, None] - np.arange(n_ctrl)[None, :]), 0.0, None)
+def _linear_index(n_out: int, n_ctrl: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left control index and weight of the right one for ``n_out`` evenly spread samples."""
+    t = np.arange(n_out) / max(n_out - 1, 1) * (n_ctrl - 1)
+    i0 = np.clip(np.floor(t).astype(np.intp), 0, max(n_ctrl - 2, 0))
+    return i0, t - i0
+
+
+def _upsample(ctrl: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Bilinear interpolation of an ``(nv, nu)`` control grid spanning the first to last pixel.
+
+    Written with gathers rather than matrix products: tiny BLAS calls stall badly when other
+    processes load the CPU.
+    """
+    nv, nu = ctrl.shape
+    iu, fu = _linear_index(w, nu)
+    iv, fv = _linear_index(h, nv)
+    rows = ctrl[:, iu] * (1 - fu) + ctrl[:, iu + 1] * fu
+    return rows[iv] * (1 - fv)[:, None] + rows[iv + 1] * fv[:, None]
 
 
 def raster_maps(world: World, geo: GeoImage) -> tuple[np.ndarray, np.ndarray]:
     """``(u, v)`` world-raster pixel (corner-based, float64 ``H x W``) under each pixel centre."""
     h, w = geo.height, geo.width
-    nu, nv = min(CONTROL_POINTS, w), min(CONTROL_POINTS, h)
+    nu, nv = min(CONTROL_POINTS, max(w, 2)), min(CONTROL_POINTS, max(h, 2))
     uc = 0.5 + np.linspace(0.0, w - 1.0, nu)
     vc = 0.5 + np.linspace(0.0, h - 1.0, nv)
     east, north = geo.pixel_to_enu(uc[None, :], vc[:, None], world.frame)
     ru, rv = world.grid.enu_to_px(east, north)
-    wu, wv = _hat_weights(w, nu), _hat_weights(h, nv)
-    return wv @ ru @ wu.T, wv @ rv @ wu.T
+    return _upsample(ru, h, w), _upsample(rv, h, w)
 
 
 def render_aerial(world: World, geo: GeoImage) -> np.ndarray:
