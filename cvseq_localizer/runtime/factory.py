@@ -19,11 +19,12 @@ log = logging.getLogger(__name__)
 
 ENGINES = ('torch', 'onnx', 'auto')
 CHECKPOINT_SUFFIXES = ('.pt', '.pth')
-# Measured with bench/bench_engines.py on this 2-core AVX-512 CPU (2 threads): ONNX Runtime
-# runs the paper step in about 0.4-1.0 s against 0.5-3.5 s for torch (torch's OpenMP threads
-# suffer far more when the two cores are shared), and `small` about 2x faster. So on a CPU,
-# 'auto' uses an up-to-date ONNX export when one exists. On CUDA it keeps the given format
-# (torch for a checkpoint): GPU speeds were not measured here.
+# Measured with bench/bench_engines.py on this 2-core AVX-512 AMD CPU (2 threads, runs
+# interleaved, load average ~4 from other jobs): paper step p50 0.52 s ONNX Runtime vs 3.2 s
+# torch (best 0.33 vs 0.52 s), small 16 ms vs 169 ms. MKL (torch) takes an AVX2 path on AMD
+# (dense matmul ~100-200 vs ~230 GFLOP/s in ORT's MLAS) and torch's OpenMP threads degrade far
+# more when the cores are shared. So on a CPU 'auto' uses an up-to-date ONNX export when one
+# exists. On CUDA it keeps the given format (torch for a checkpoint): GPUs were not measured.
 CPU_AUTO_PREFERENCE = 'onnx'
 
 
