@@ -34,7 +34,7 @@ class GnssErrorConfig:
     env_period_s: float = 60.0  # time over which the environment gain changes
     multipath_rate_hz: float = 1.0 / 150.0  # multipath episode starts per second
     multipath_duration_s: tuple[float, float] = (1.0, 6.0)
-    multipath_m: tuple[float, float] = (10.0, 30.0)  # size of the multipath jump
+    multipath_m: tuple[float, float] = (10.0, 28.0)  # size of the jump (log-uniform)
     dropout_rate_hz: float = 1.0 / 300.0  # dropout episode starts per second
     dropout_duration_s: tuple[float, float] = (1.0, 8.0)
     dropout_no_fix_prob: float = 0.5  # a dropout publishes NO_FIX (else nothing at all)
