@@ -1,7 +1,7 @@
 """A GNSS error model with urban statistics: drifting bias, noise, multipath, dropouts.
 
 Horizontal error = first-order Gauss-Markov bias (slow drift) + white noise + multipath episodes
-(a 10-30 m jump held for a few seconds). Dropout episodes either publish ``NO_FIX`` or nothing.
+(a 10-28 m jump held for a few seconds). Dropout episodes either publish ``NO_FIX`` or nothing.
 The reported covariance follows a slowly varying, sometimes wrong scale and ignores multipath
 (overconfident exactly when it matters). Defaults reproduce the raw-GPS error of the Oxford
 RobotCar test traversals (seed 004, Table III: mean 4.60 m, median 3.95 m, p99 20.2 m).
