@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-    logging.getLogger('onnx_ir').setLevel(logging.WARNING)  # one line per deduplicated weight
+    for noisy in ('onnx_ir', 'onnxscript'):  # one info line per folded node or shared weight
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         meta = export(args.checkpoint, args.out, args.opset, args.exporter)
     except (FileNotFoundError, ValueError) as exc:
