@@ -174,7 +174,8 @@ class ParticleFilter:
         if reason:
             self._diverge(reason, stamp_ns, xy, cov)
             return True
-        self._reweight(gnss_log_likelihood(self._particles.xy_enu_m, xy, cov), 'GNSS')
+        log_lik = gnss_log_likelihood(self._particles.xy_enu_m, xy, cov)
+        self._reweight(log_lik / self.config.gnss_temperature, 'GNSS')
         return True
 
     # ----------------------------------------------------------------------------------- grid

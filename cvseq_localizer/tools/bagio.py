@@ -74,8 +74,11 @@ class BagMessage:
 
 def bag_topics(path: str | Path) -> dict[str, str]:
     """``{topic: msgtype}`` of a bag."""
-    with _open_reader(path) as reader:
+    reader = _open_reader(path)
+    try:
         return {c.topic: c.msgtype for c in reader.connections}
+    finally:
+        reader.close()
 
 
 def _open_reader(path: str | Path) -> Reader:
