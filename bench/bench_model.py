@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import statistics
 import time
@@ -65,7 +66,9 @@ def bench_preset(name: str, repeats: int) -> dict[str, float]:
 def main(repeats: int = 5, threads: int = 2, out: Path = RESULTS) -> dict[str, float]:
     """Run the benchmark and write ``out``; returns the flat result dict."""
     torch.set_num_threads(threads)
+    # The machine is shared: record the load so contended runs can be recognised.
     res: dict[str, float] = {'torch_threads': threads, 'repeats': repeats}
+    res['load_avg_1min_start'] = os.getloadavg()[0]
     res['paper_baseline_params'] = sum(
         p.numel() for p in build_model(ModelConfig.preset('paper', temporal=False)).parameters()
     )
@@ -73,6 +76,10 @@ def main(repeats: int = 5, threads: int = 2, out: Path = RESULTS) -> dict[str, f
         res.update(bench_preset(name, repeats if name == 'paper' else 4 * repeats))
     res['authors_frame_ms'] = AUTHORS_MS_PER_FRAME
     res['paper_speedup_vs_authors'] = AUTHORS_MS_PER_FRAME / res['paper_step_torch_p50_ms']
+    res['paper_frame_with_sat_reencode_ms'] = (
+        res['paper_sat_encode_torch_ms'] + res['paper_step_torch_p50_ms']
+    )
+    res['load_avg_1min_end'] = os.getloadavg()[0]
     res['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + '\n')
