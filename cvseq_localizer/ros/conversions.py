@@ -238,3 +238,68 @@ def estimate_to_navsatfix(
         status=STATUS_FIX,
     )
     return gnss_to_navsatfix(fix, frame_id, types)
+
+
+def estimate_to_transform(
+    est: Estimate, frame_id: str, child_frame_id: str, types: MessageTypes
+) -> Any:
+    """:class:`Estimate` -> ``geometry_msgs/TransformStamped`` ``frame_id`` -> ``child``."""
+    x, y = (_finite(v, 0.0) for v in np.asarray(est.xy_enu_m, np.float64)[:2])
+    return types.TransformStamped(
+        header=make_header(est.stamp_ns, frame_id, types),
+        child_frame_id=child_frame_id,
+        transform=types.Transform(
+            translation=types.Vector3(x=x, y=y, z=0.0),
+            rotation=yaw_to_quaternion(_finite(est.yaw_rad, 0.0), types),
+        ),
+    )
+
+
+def estimate_is_finite(est: Estimate) -> bool:
+    """Position, yaw and covariance are all finite (only such estimates are published)."""
+    values = np.concatenate(
+        [np.ravel(est.xy_enu_m), np.ravel(est.cov_xy_m2), [est.yaw_rad, est.speed_mps]]
+    )
+    return bool(np.all(np.isfinite(values)))
+
+
+# ----------------------------------------------------------------------------------- diagnostics
+def diagnostics_to_msg(statuses: Any, stamp_ns: int, hardware_id: str, types: MessageTypes) -> Any:
+    """Status records -> ``diagnostic_msgs/DiagnosticArray``.
+
+    Args:
+        statuses: objects with ``name``, ``level`` (0 OK, 1 WARN, 2 ERROR, 3 STALE), ``message``
+            and ``values`` (``{key: value}``, values written with ``str``).
+    """
+    return types.DiagnosticArray(
+        header=make_header(stamp_ns, '', types),
+        status=[
+            types.DiagnosticStatus(
+                level=bytes([int(s.level)]) if not types.bytes_as_array else int(s.level),
+                name=str(s.name),
+                message=str(s.message),
+                hardware_id=hardware_id,
+                values=[types.KeyValue(key=str(k), value=str(v)) for k, v in s.values.items()],
+            )
+            for s in statuses
+        ],
+    )
+
+
+# ----------------------------------------------------------------------------------- debug image
+def belief_overlay_rgb(prob: np.ndarray, tile_rgb: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Heat map of an ``(N, N)`` cell probability blended over the ``H x W x 3`` uint8 tile.
+
+    Probabilities are scaled by their maximum (red = most likely cell); row 0 is north as in
+    both inputs. Non-finite probabilities count as 0.
+    """
+    if tile_rgb.ndim != 3 or tile_rgb.shape[2] != 3:
+        raise ConversionError(f'tile must be HxWx3, got {tile_rgb.shape}')
+    p = np.nan_to_num(np.asarray(prob, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    peak = float(p.max()) if p.size else 0.0
+    scaled = np.clip(p / peak, 0.0, 1.0) if peak > 0 else np.zeros_like(p)
+    h, w = tile_rgb.shape[:2]
+    heat8 = cv2.resize((scaled * 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    heat = cv2.cvtColor(cv2.applyColorMap(heat8, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+    tile = np.ascontiguousarray(tile_rgb, np.uint8)
+    return cv2.addWeighted(tile, 1.0 - alpha, heat, alpha, 0.0)

@@ -30,6 +30,11 @@ TYPE_NAMES = {
     'Twist': 'geometry_msgs/msg/Twist',
     'TwistWithCovariance': 'geometry_msgs/msg/TwistWithCovariance',
     'Odometry': 'nav_msgs/msg/Odometry',
+    'Transform': 'geometry_msgs/msg/Transform',
+    'TransformStamped': 'geometry_msgs/msg/TransformStamped',
+    'KeyValue': 'diagnostic_msgs/msg/KeyValue',
+    'DiagnosticStatus': 'diagnostic_msgs/msg/DiagnosticStatus',
+    'DiagnosticArray': 'diagnostic_msgs/msg/DiagnosticArray',
 }
 
 

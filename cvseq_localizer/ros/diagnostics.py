@@ -1,0 +1,158 @@
+"""Health of the running localizer as diagnostic status records (no rclpy here).
+
+:class:`NodeCounters` is what the node counts itself (inputs, drops, latency);
+:func:`collect_statuses` combines it with the Localizer's and filter's counters into
+:class:`Status` records that ``conversions.diagnostics_to_msg`` turns into a DiagnosticArray.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cvseq_localizer.types import Estimate
+
+OK, WARN, ERROR, STALE = 0, 1, 2, 3
+PREFIX = 'cvseq_localizer'
+
+
+@dataclass
+class Status:
+    """One ``diagnostic_msgs/DiagnosticStatus`` worth of information."""
+
+    name: str
+    level: int
+    message: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class NodeCounters:
+    """Thread-safe counters of the node's inputs and outputs (callbacks and worker update them)."""
+
+    def __init__(self, latency_window: int = 200) -> None:
+        self._lock = threading.Lock()
+        self.images = 0
+        self.fixes = 0
+        self.poses = 0
+        self.bad_images: Counter = Counter()  # reason -> count
+        self.bad_fixes: Counter = Counter()
+        self.not_published = 0  # non-finite estimates withheld
+        self.inference_errors = 0
+        self.latency_s: deque[float] = deque(maxlen=latency_window)
+        self.last_estimate: Estimate | None = None
+
+    def count(self, name: str, reason: str | None = None) -> None:
+        """``count('bad_images', 'empty')`` or ``count('images')``."""
+        with self._lock:
+            if reason is None:
+                setattr(self, name, getattr(self, name) + 1)
+            else:
+                getattr(self, name)[reason] += 1
+
+    def published(self, est: Estimate, latency_s: float) -> None:
+        with self._lock:
+            self.poses += 1
+            self.latency_s.append(latency_s)
+            self.last_estimate = est
+
+    def latency_ms(self) -> tuple[float, float]:
+        """(p50, max) of the recent receive -> publish latencies, ms (NaN before any)."""
+        with self._lock:
+            lat = np.asarray(self.latency_s, np.float64)
+        if lat.size == 0:
+            return math.nan, math.nan
+        return float(np.percentile(lat, 50) * 1e3), float(lat.max() * 1e3)
+
+
+def collect_statuses(localizer: Any, counters: NodeCounters, dropped: int) -> list[Status]:
+    """Model, tile service, filter, inputs and latency statuses of a running node."""
+    return [
+        _model(localizer),
+        _tiles(localizer),
+        _filter(localizer, counters.last_estimate),
+        _inputs(localizer, counters, dropped),
+        _latency(counters),
+    ]
+
+
+def _model(localizer: Any) -> Status:
+    engine = localizer.engine
+    if engine is None or not localizer.config.use_network:
+        return Status(f'{PREFIX}: model', WARN, 'no network: GNSS-only filter')
+    meta = getattr(engine, 'metadata', {}) or {}
+    values = {
+        'engine': type(engine).__name__,
+        'grid_n': engine.grid_n,
+        'sat_size': engine.sat_size,
+    }
+    values.update({k: v for k, v in meta.items() if isinstance(v, (str, int, float))})
+    return Status(f'{PREFIX}: model', OK, 'loaded', values)
+
+
+def _tiles(localizer: Any) -> Status:
+    s = localizer.stats
+    values = {
+        'tiles_encoded': s.tiles_encoded,
+        'frames_with_network': s.frames_with_network,
+        'frames_without_tile': s.frames_without_tile,
+        'last_reason': s.last_tile_reason or '-',
+    }
+    if localizer.tiles is None:
+        return Status(f'{PREFIX}: tile service', WARN, 'no tile source', values)
+    if s.frames_without_tile and not s.frames_with_network:
+        return Status(f'{PREFIX}: tile service', ERROR, 'no tile available yet', values)
+    level = WARN if s.frames_without_tile else OK
+    return Status(f'{PREFIX}: tile service', level, 'serving tiles', values)
+
+
+def _filter(localizer: Any, est: Estimate | None) -> Status:
+    f = localizer.filter.stats
+    values = {
+        'fixes_accepted': f.fixes_accepted,
+        'fixes_rejected': f.fixes_rejected,
+        'grids_used': f.grids_used,
+        'resamples': f.resamples,
+        'reinitializations': f.reinitializations,
+        'last_reinit_reason': f.last_reinit_reason or '-',
+    }
+    name = f'{PREFIX}: filter'
+    if not localizer.filter.is_initialized or est is None:
+        return Status(name, WARN, 'waiting for a usable GNSS fix', values)
+    std = math.sqrt(max(float(np.max(np.linalg.eigvalsh(est.cov_xy_m2))), 0.0))
+    values.update({'position_std_m': f'{std:.2f}', 'ess': f'{est.ess:.0f}',
+                   'speed_mps': f'{est.speed_mps:.2f}', 'gnss_only': est.gnss_only})  # fmt: skip
+    if est.diverged:
+        return Status(name, WARN, 'diverged: re-initialised from GNSS', values)
+    return Status(name, OK, 'gnss-only' if est.gnss_only else 'fusing network and GNSS', values)
+
+
+def _inputs(localizer: Any, c: NodeCounters, dropped: int) -> Status:
+    values: dict[str, Any] = {
+        'images': c.images,
+        'fixes': c.fixes,
+        'poses': c.poses,
+        'dropped_frames': dropped,
+        'rejected_fixes': localizer.filter.stats.fixes_rejected,
+        'unusable_fixes': localizer.stats.fixes_unusable,
+        'non_finite_estimates': c.not_published,
+        'inference_errors': c.inference_errors,
+    }
+    values.update({f'bad_image_{k}': v for k, v in sorted(c.bad_images.items())})
+    values.update({f'bad_fix_{k}': v for k, v in sorted(c.bad_fixes.items())})
+    bad = sum(c.bad_images.values()) + sum(c.bad_fixes.values()) + c.inference_errors
+    level = WARN if bad or c.not_published else OK
+    message = f'{bad} malformed input(s), {dropped} dropped frame(s)' if bad else 'inputs ok'
+    return Status(f'{PREFIX}: inputs', level, message, values)
+
+
+def _latency(c: NodeCounters) -> Status:
+    p50, worst = c.latency_ms()
+    if math.isnan(p50):
+        return Status(f'{PREFIX}: latency', STALE, 'no pose published yet')
+    values = {'latency_p50_ms': f'{p50:.1f}', 'latency_max_ms': f'{worst:.1f}'}
+    return Status(f'{PREFIX}: latency', OK, f'p50 {p50:.0f} ms', values)
