@@ -28,7 +28,12 @@ from cvseq_localizer.tools.replay import (
     pipeline_from_args,
     replay,
 )
-from cvseq_localizer.train.metrics import error_stats, heading_errors_rad, sequence_stats
+from cvseq_localizer.train.metrics import (
+    error_stats,
+    heading_errors_rad,
+    pooled_sequence_stats,
+    window_means,
+)
 
 log = logging.getLogger(__name__)
 GT_FIX_TOPIC = '/ground_truth/fix'
@@ -113,9 +118,10 @@ def read_poses(csv_path: Path, frame: LocalFrame, prefix: str = '') -> dict[str,
 def score(track: Track, stamps: np.ndarray, xy: np.ndarray, yaw=None) -> dict:
     """Error statistics of positions against the track (and heading if given)."""
     if len(stamps) == 0:
-        return {**error_stats(np.zeros(0)), **sequence_stats(np.zeros(0), np.zeros(0))}
+        return {**error_stats(np.zeros(0)), **pooled_sequence_stats(np.zeros(0))}
     err = np.hypot(*(xy - track.at(stamps)).T)
-    result = {**error_stats(err), **sequence_stats(err, track.distance_at(stamps))}
+    windows = window_means(err, track.distance_at(stamps))
+    result = {**error_stats(err), **pooled_sequence_stats(windows), 'window_means': windows}
     yaw_true = track.yaw_at(stamps)
     if yaw is not None and yaw_true is not None:
         moving = np.gradient(track.distance_at(stamps)) > 0.05 if len(stamps) > 2 else None
@@ -128,8 +134,18 @@ def score(track: Track, stamps: np.ndarray, xy: np.ndarray, yaw=None) -> dict:
     return result
 
 
-def evaluate(bag: Path, out_dir: Path, pipeline: PipelineConfig, options: ReplayOptions) -> dict:
-    """Replay twice (GNSS only, GNSS + network), score everything, write the report."""
+def evaluate(
+    bag: Path,
+    out_dir: Path,
+    pipeline: PipelineConfig,
+    options: ReplayOptions,
+    keep_errors: bool = False,
+) -> dict:
+    """Replay twice (GNSS only, GNSS + network), score everything, write the report.
+
+    With ``keep_errors`` the summary also holds ``errors`` and ``window_means`` arrays per row
+    (for pooling several drives; not written to ``metrics.json``).
+    """
     out_dir = Path(out_dir)
     frame, track = read_ground_truth(bag)
     results, runs = {}, {}
@@ -149,11 +165,14 @@ def evaluate(bag: Path, out_dir: Path, pipeline: PipelineConfig, options: Replay
         trajectories[ROWS[3]] = est['xy']
     summary = _summary(results, runs, pipeline)
     write_report(out_dir, summary, results, trajectories, track, frame, pipeline)
+    if keep_errors:
+        summary['errors'] = {name: r.get('errors', np.zeros(0)) for name, r in results.items()}
+        summary['window_means'] = {name: r['window_means'] for name, r in results.items()}
     return summary
 
 
 def _summary(results: dict, runs: dict, pipeline: PipelineConfig) -> dict:
-    table = {name: {k: v for k, v in r.items() if k not in ('errors', 'stamps')}
+    table = {name: {k: v for k, v in r.items() if k not in ('errors', 'stamps', 'window_means')}
              for name, r in results.items()}  # fmt: skip
     return {
         'model': pipeline.model_path or None,

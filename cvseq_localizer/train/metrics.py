@@ -49,13 +49,10 @@ def sequence_windows(distance_m: np.ndarray, window_m: float = 50.0) -> list[np.
     return windows
 
 
-def sequence_stats(
+def window_means(
     errors_m: np.ndarray, distance_m: np.ndarray, window_m: float = 50.0, min_frames: int = 2
-) -> dict[str, float]:
-    """The paper's metric: mean and median over windows of each window's mean error.
-
-    Returns ``seq_mean_m``, ``seq_median_m`` and ``seq_count``.
-    """
+) -> np.ndarray:
+    """Mean error of each window (``sequence_windows``) with at least ``min_frames`` values."""
     err = np.asarray(errors_m, np.float64)
     per_window = []
     for idx in sequence_windows(distance_m, window_m):
@@ -63,9 +60,24 @@ def sequence_stats(
         e = e[np.isfinite(e)]
         if e.size >= min_frames:
             per_window.append(e.mean())
-    if not per_window:
+    return np.asarray(per_window, np.float64)
+
+
+def sequence_stats(
+    errors_m: np.ndarray, distance_m: np.ndarray, window_m: float = 50.0, min_frames: int = 2
+) -> dict[str, float]:
+    """The paper's metric: mean and median over windows of each window's mean error.
+
+    Returns ``seq_mean_m``, ``seq_median_m`` and ``seq_count``.
+    """
+    return pooled_sequence_stats(window_means(errors_m, distance_m, window_m, min_frames))
+
+
+def pooled_sequence_stats(per_window: np.ndarray) -> dict[str, float]:
+    """Sequence mean/median from window means (e.g. pooled over several drives)."""
+    arr = np.asarray(per_window, np.float64)
+    if arr.size == 0:
         return {'seq_mean_m': float('nan'), 'seq_median_m': float('nan'), 'seq_count': 0}
-    arr = np.asarray(per_window)
     return {
         'seq_mean_m': float(arr.mean()),
         'seq_median_m': float(np.median(arr)),
