@@ -34,8 +34,8 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 IMAGE_PROBLEMS = (  # ConversionError text -> diagnostics key
     ('unsupported image encoding', 'encoding'),
     ('empty image', 'empty'),
-    ('step', 'step'),
     ('needs', 'size'),
+    ('step', 'step'),
     ('could not be decoded', 'decode'),
 )
 
