@@ -8,10 +8,14 @@ import pytest
 
 from cvseq_localizer.ros.conversions import (
     ConversionError,
+    belief_overlay_rgb,
     compressed_msg_to_rgb,
+    diagnostics_to_msg,
+    estimate_is_finite,
     estimate_to_navsatfix,
     estimate_to_odometry,
     estimate_to_pose_msg,
+    estimate_to_transform,
     gnss_to_navsatfix,
     image_msg_to_rgb,
     navsatfix_to_gnss,
@@ -20,6 +24,7 @@ from cvseq_localizer.ros.conversions import (
     rgb_to_image_msg,
     stamp_to_ns,
 )
+from cvseq_localizer.ros.diagnostics import OK, WARN, Status
 from cvseq_localizer.ros.msgtypes import rclpy_types, rosbags_types
 from cvseq_localizer.types import COVARIANCE_TYPE_DIAGONAL_KNOWN, STATUS_NO_FIX, Estimate, GnssFix
 
@@ -171,3 +176,44 @@ def test_nan_never_reaches_a_message(types):
         *np.asarray(pose.pose.covariance),
     ]
     assert all(math.isfinite(v) for v in values)
+
+
+def test_transform_and_finite_check(types):
+    est = make_estimate()
+    tf = estimate_to_transform(est, 'map', 'base_link', types)
+    assert tf.child_frame_id == 'base_link' and tf.header.frame_id == 'map'
+    assert tf.transform.translation.x == 3.0 and tf.transform.translation.y == -4.0
+    assert quaternion_to_yaw(tf.transform.rotation) == pytest.approx(2.5)
+    assert estimate_is_finite(est)
+    assert not estimate_is_finite(make_estimate(cov_xy_m2=np.full((2, 2), math.nan)))
+    assert not estimate_is_finite(make_estimate(yaw_rad=math.inf))
+
+
+def test_diagnostics_message(types):
+    statuses = [
+        Status('a', WARN, 'careful', {'dropped': 3, 'p50': '1.5'}),
+        Status('b', OK, 'fine'),
+    ]
+    msg = diagnostics_to_msg(statuses, 2_000_000_001, '/cvseq_localizer', types)
+    assert stamp_to_ns(msg.header.stamp) == 2_000_000_001
+    levels = [s.level if isinstance(s.level, int) else s.level[0] for s in msg.status]
+    assert levels == [WARN, OK] and msg.status[0].hardware_id == '/cvseq_localizer'
+    assert [(kv.key, kv.value) for kv in msg.status[0].values] == [
+        ('dropped', '3'),
+        ('p50', '1.5'),
+    ]
+
+
+def test_belief_overlay_marks_the_most_probable_cell():
+    prob = np.full((4, 4), 0.01)
+    prob[1, 2] = 0.85
+    prob[3, 0] = math.nan  # ignored, not propagated
+    tile = np.full((40, 40, 3), 128, np.uint8)
+    out = belief_overlay_rgb(prob, tile)
+    assert out.shape == tile.shape and out.dtype == np.uint8
+    peak = out[15, 25].astype(int)  # inside cell (row 1, col 2)
+    low = out[5, 5].astype(int)
+    assert peak[0] > peak[2] and low[2] > low[0]  # red at the peak, blue elsewhere
+    np.testing.assert_array_equal(belief_overlay_rgb(np.zeros((4, 4)), tile)[0, 0], out[35, 5])
+    with pytest.raises(ConversionError):
+        belief_overlay_rgb(prob, tile[..., 0])
