@@ -30,7 +30,8 @@ def _replayed_poses(bag, tmp_path, model, tiles, zoom) -> dict[int, dict]:
 def _node_params(model, tiles, zoom) -> list[Parameter]:
     values = {'model_path': str(model), 'engine': 'torch', 'tiles': tiles, 'tile_zoom': zoom,
               'tile_deadline_s': -1.0, 'seed': SEED, 'publish_debug_image': True}  # fmt: skip
-    return [Parameter(k, value=v) for k, v in values.items()]
+    params = [Parameter(k, value=v) for k, v in values.items()]
+    return params + [Parameter('use_sim_time', value=True)]  # /clock from cvseq-play
 
 
 def _pacer(node):
@@ -72,8 +73,10 @@ def test_played_bag_gives_replay_poses(sim_run, tiny_checkpoint, ros_context, tm
         assert result.published == {IMAGE: 40, FIX: 40}
         wait_until(lambda: len(poses.messages) >= len(expected), TIMEOUT_S, 'all poses')
         assert node.worker.dropped == 0
+        clock_ns = node.get_clock().now().nanoseconds  # follows the bag's /clock
     got = {stamp_to_ns(m.header.stamp): m for m in poses.messages}
     assert sorted(got) == sorted(expected) and len(expected) >= 30
+    assert max(expected) <= clock_ns < max(expected) + 10**9
     assert node.localizer.stats.frames_with_network > 0, 'the network never ran'
     for stamp, row in expected.items():
         pose = got[stamp].pose
