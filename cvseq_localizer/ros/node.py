@@ -53,7 +53,7 @@ class LocalizerNode(Node):
         self.localizer = _build(self.settings)
         self.types = rclpy_types()
         self.counters = NodeCounters()
-        self._warn_s = self.settings.warn_period_s
+        self._warn_s = self.settings.warn_period_s  # throttle per call site (kind of warning)
         self._outputs = self._make_publishers()
         self._tf = self._make_tf_broadcaster()
         self.worker = LatestFrameWorker(self._infer, self._publish, self._on_inference_error)
@@ -113,7 +113,9 @@ class LocalizerNode(Node):
             rgb = self._decode(msg)
         except conv.ConversionError as exc:
             self.counters.count('bad_images', _image_problem(str(exc)))
-            self._warn(f'dropping camera frame: {exc}')
+            self.get_logger().warning(
+                f'dropping camera frame: {exc}', throttle_duration_sec=self._warn_s
+            )
             return
         self.worker.submit(conv.stamp_to_ns(msg.header.stamp), (rgb, time.monotonic()))
 
@@ -124,12 +126,17 @@ class LocalizerNode(Node):
         if not fix.is_usable():
             problem = 'no_fix' if fix.status == STATUS_NO_FIX else 'invalid_position'
             self.counters.count('bad_fixes', problem)
-            self._warn(f'ignoring GNSS fix ({problem}: {fix.lat_deg}, {fix.lon_deg})')
+            self.get_logger().warning(
+                f'ignoring GNSS fix ({problem}: {fix.lat_deg}, {fix.lon_deg})',
+                throttle_duration_sec=self._warn_s,
+            )
         try:
             self.localizer.on_gnss(fix.stamp_ns, fix)
         except Exception as exc:  # a bad message must not take the node down
             self.counters.count('bad_fixes', 'error')
-            self._warn(f'GNSS fix failed: {exc!r}')
+            self.get_logger().warning(
+                f'GNSS fix failed: {exc!r}', throttle_duration_sec=self._warn_s
+            )
 
     # ------------------------------------------------------------------------------ worker
     def _infer(self, stamp_ns: int, frame: tuple[Any, float]) -> tuple[Estimate, float] | None:
@@ -139,13 +146,15 @@ class LocalizerNode(Node):
 
     def _on_inference_error(self, exc: BaseException) -> None:
         self.counters.count('inference_errors')
-        self._warn(f'inference failed: {exc!r}')
+        self.get_logger().warning(f'inference failed: {exc!r}', throttle_duration_sec=self._warn_s)
 
     def _publish(self, result: tuple[Estimate, float]) -> None:
         est, received = result
         if not conv.estimate_is_finite(est):
             self.counters.count('not_published')
-            self._warn('estimate is not finite: not published')
+            self.get_logger().warning(
+                'estimate is not finite: not published', throttle_duration_sec=self._warn_s
+            )
             return
         s, t = self.settings, self.types
         self._outputs['pose'].publish(conv.estimate_to_pose_msg(est, s.map_frame, t))
@@ -176,9 +185,6 @@ class LocalizerNode(Node):
             statuses, now_ns, self.get_fully_qualified_name(), self.types
         )
         self._outputs['diagnostics'].publish(msg)
-
-    def _warn(self, text: str) -> None:
-        self.get_logger().warning(text, throttle_duration_sec=self._warn_s)
 
     def destroy_node(self) -> None:
         """Stop the inference thread and the tile service, then the node."""
