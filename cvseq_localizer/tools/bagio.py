@@ -7,6 +7,7 @@ Messages are rosbags dataclasses with the same field names as rclpy's, so
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,16 +73,9 @@ class BagMessage:
     msgtype: str
 
 
-def bag_topics(path: str | Path) -> dict[str, str]:
-    """``{topic: msgtype}`` of a bag."""
-    reader = _open_reader(path)
-    try:
-        return {c.topic: c.msgtype for c in reader.connections}
-    finally:
-        reader.close()
-
-
-def _open_reader(path: str | Path) -> Reader:
+@contextmanager
+def open_bag(path: str | Path) -> Iterator[Reader]:
+    """An open rosbags ``Reader``; a missing or unreadable bag becomes :class:`BagError`."""
     path = Path(path)
     if not path.exists():
         raise BagError(f'bag {path} does not exist')
@@ -90,34 +84,53 @@ def _open_reader(path: str | Path) -> Reader:
         reader.open()
     except (ReaderError, OSError, ValueError, KeyError) as exc:
         raise BagError(f'bag {path} cannot be opened: {exc}') from exc
-    return reader
+    try:
+        yield reader
+    finally:
+        reader.close()
 
 
-def read_messages(path: str | Path, topics: Iterable[str]) -> Iterator[BagMessage]:
-    """Messages on ``topics`` in log-time order, deserialised.
+def bag_topics(path: str | Path) -> dict[str, str]:
+    """``{topic: msgtype}`` of a bag."""
+    with open_bag(path) as reader:
+        return {c.topic: c.msgtype for c in reader.connections}
+
+
+def check_topics(path: str | Path, topics: Iterable[str]) -> dict[str, str]:
+    """``{topic: msgtype}`` of ``topics``; :class:`BagError` naming any the bag lacks."""
+    available = bag_topics(path)
+    missing = [t for t in topics if t not in available]
+    if missing:
+        raise BagError(
+            f'bag {path} has no topic {", ".join(missing)} (it has: '
+            f'{", ".join(sorted(available)) or "nothing"})'
+        )
+    return {t: available[t] for t in topics}
+
+
+def raw_messages(path: str | Path, topics: Iterable[str]) -> Iterator[tuple[Any, int, bytes]]:
+    """``(connection, log_time_ns, cdr_bytes)`` on ``topics`` in log-time order.
 
     Raises:
-        BagError: missing bag, a requested topic not in the bag, or corrupt/truncated data.
+        BagError: missing bag or topic, corrupt or truncated data.
     """
     topics = list(topics)
-    store = typestore()
-    reader = _open_reader(path)
-    try:
-        available = {c.topic for c in reader.connections}
-        missing = [t for t in topics if t not in available]
-        if missing:
-            raise BagError(
-                f'bag {path} has no topic {", ".join(missing)} (it has: '
-                f'{", ".join(sorted(available)) or "nothing"})'
-            )
+    check_topics(path, topics)
+    with open_bag(path) as reader:
         conns = [c for c in reader.connections if c.topic in topics]
         try:
             for conn, stamp_ns, raw in reader.messages(connections=conns):
-                msg = store.deserialize_cdr(raw, conn.msgtype)
-                yield BagMessage(conn.topic, int(stamp_ns), msg, conn.msgtype)
-        except BagError:
-            raise
+                yield conn, int(stamp_ns), bytes(raw)
         except Exception as exc:  # rosbags raises various errors on truncated storage
             raise BagError(f'bag {path} is corrupt or truncated: {exc}') from exc
-    finally:
-        reader.close()
+
+
+def read_messages(path: str | Path, topics: Iterable[str]) -> Iterator[BagMessage]:
+    """Messages on ``topics`` in log-time order, deserialised (see :func:`raw_messages`)."""
+    store = typestore()
+    for conn, stamp_ns, raw in raw_messages(path, topics):
+        try:
+            msg = store.deserialize_cdr(raw, conn.msgtype)
+        except Exception as exc:  # a truncated record deserialises into garbage or fails
+            raise BagError(f'bag {path} is corrupt or truncated: {exc}') from exc
+        yield BagMessage(conn.topic, stamp_ns, msg, conn.msgtype)

@@ -18,14 +18,11 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rosbags.rosbag2 import Reader, ReaderError
-
-from cvseq_localizer.tools.bagio import BagError
+from cvseq_localizer.tools.bagio import BagError, bag_topics, check_topics, raw_messages
 
 log = logging.getLogger(__name__)
 CLOCK_TOPIC = '/clock'
@@ -108,43 +105,13 @@ def _play_once(bag, publishers, clock_pub, options: PlayOptions, counts: dict) -
 
 
 def _connections(bag: str | Path, topics: list[str] | None) -> dict[str, str]:
-    with _reader(bag) as reader:
-        available = {c.topic: c.msgtype for c in reader.connections}
-    if topics is None:
-        return available
-    missing = [t for t in topics if t not in available]
-    if missing:
-        raise BagError(f'bag {bag} has no topic {", ".join(missing)} (it has: '
-                       f'{", ".join(sorted(available))})')  # fmt: skip
-    return {t: available[t] for t in topics}
-
-
-@contextmanager
-def _reader(bag: str | Path) -> Iterator[Reader]:
-    """An open rosbags Reader; opening problems become BagError."""
-    path = Path(bag)
-    if not path.exists():
-        raise BagError(f'bag {path} does not exist')
-    try:
-        reader = Reader(path)
-        reader.open()
-    except (ReaderError, OSError, ValueError, KeyError) as exc:
-        raise BagError(f'bag {path} cannot be opened: {exc}') from exc
-    try:
-        yield reader
-    finally:
-        reader.close()
+    return bag_topics(bag) if topics is None else check_topics(bag, topics)
 
 
 def _raw_messages(bag: str | Path, topics: list[str]) -> Iterator[tuple[str, int, bytes]]:
     """``(topic, log_time_ns, cdr_bytes)`` in log-time order."""
-    with _reader(bag) as reader:
-        conns = [c for c in reader.connections if c.topic in topics]
-        try:
-            for conn, stamp_ns, raw in reader.messages(connections=conns):
-                yield conn.topic, int(stamp_ns), bytes(raw)
-        except ReaderError as exc:
-            raise BagError(f'bag {bag} is corrupt or truncated: {exc}') from exc
+    for conn, stamp_ns, raw in raw_messages(bag, topics):
+        yield conn.topic, stamp_ns, raw
 
 
 def _publishers(node: Any, connections: dict[str, str]) -> tuple[dict[str, Any], list[str]]:

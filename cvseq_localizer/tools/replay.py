@@ -26,7 +26,7 @@ from cvseq_localizer.ros.conversions import (
     navsatfix_to_gnss,
     stamp_to_ns,
 )
-from cvseq_localizer.tools.bagio import BagError, BagWriter, bag_topics, read_messages
+from cvseq_localizer.tools.bagio import BagError, BagWriter, check_topics, read_messages
 from cvseq_localizer.types import Estimate
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,7 @@ def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> Repl
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    topics = bag_topics(bag)
-    for topic in (options.image_topic, options.fix_topic):
-        if topic not in topics:
-            raise BagError(f'bag {bag} has no topic {topic} (it has: {", ".join(sorted(topics))})')
+    check_topics(bag, [options.image_topic, options.fix_topic])
     localizer = build_localizer(options.pipeline)
     csv_path, bag_path = out_dir / 'poses.csv', out_dir / 'poses'
     if bag_path.exists():
