@@ -68,6 +68,9 @@ class FilterConfig:
     # After this many consecutive rejected fixes that agree with each other (each inside the
     # gate of the previous one), the filter re-anchors on the GNSS (a genuine jump).
     reanchor_after_rejections: int = 5
+    # ... and only when those rejected fixes span at least this long, s. Multipath episodes last
+    # 1-6 s: re-anchoring after 0.5 s (5 fixes at 10 Hz) followed them (simulated drives).
+    reanchor_after_s: float = 8.0
 
     # ------------------------------------------------------------------------------- grid
     # Std of each Gaussian of the grid mixture, in cells (0.5 = half a cell).

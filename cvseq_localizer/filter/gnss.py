@@ -57,8 +57,9 @@ class GnssGate:
     A fix is rejected when it lies farther than ``gate_n_sigma * sigma + (v + margin) * dt``
     from the previous accepted fix, with ``sigma = hypot(sigma_fix, sigma_previous)`` (the
     spread of a difference of two fixes; the paper uses one sigma). Consecutive rejected fixes
-    that agree with each other form a candidate track; after ``reanchor_after_rejections`` of
-    them the gate re-anchors.
+    that agree with each other form a candidate track; once it holds at least
+    ``reanchor_after_rejections`` fixes spanning ``reanchor_after_s`` seconds, the gate
+    re-anchors (multipath episodes last a few seconds; a genuine jump persists).
     """
 
     ref_xy_enu_m: np.ndarray | None = None
@@ -67,6 +68,7 @@ class GnssGate:
     cand_xy_enu_m: np.ndarray | None = None
     cand_stamp_ns: int = 0
     cand_count: int = 0
+    cand_first_ns: int = 0
 
     def reset(
         self, xy_enu_m: np.ndarray | None = None, stamp_ns: int = 0, sigma_m: float = 0.0
@@ -109,9 +111,14 @@ class GnssGate:
             config,
         )
         self.cand_count = self.cand_count + 1 if consistent else 1
+        if self.cand_count == 1:
+            self.cand_first_ns = int(stamp_ns)
         self.cand_xy_enu_m = np.array(xy_enu_m, np.float64)
         self.cand_stamp_ns = int(stamp_ns)
-        if self.cand_count >= max(config.reanchor_after_rejections, 1):
+        span_s = (int(stamp_ns) - self.cand_first_ns) * 1e-9
+        if self.cand_count >= max(config.reanchor_after_rejections, 1) and (
+            span_s >= config.reanchor_after_s
+        ):
             self.reset(xy_enu_m, stamp_ns, sigma_m)
             return REANCHOR
         return REJECT

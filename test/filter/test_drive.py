@@ -109,7 +109,7 @@ def test_confidently_wrong_grid_frame_moves_estimate_little():
 
 
 def test_persistent_gnss_offset_reanchors():
-    pf = _pf(8, reanchor_after_rejections=4)
+    pf = _pf(8, reanchor_after_rejections=4, reanchor_after_s=3.0)
     rng = np.random.default_rng(2)
     for k in range(10):
         pf.update_gnss(k * NS, np.array([0.0, 0.0]) + rng.standard_normal(2), np.eye(2))
@@ -119,6 +119,18 @@ def test_persistent_gnss_offset_reanchors():
     assert pf.stats.reanchors == 1 and pf.stats.reinitializations == 1
     assert 're-anchor' in pf.stats.last_reinit_reason
     assert np.hypot(*(pf.estimate().xy_enu_m - [40.0, 0.0])) < 2.0
+
+
+def test_multipath_episode_is_not_followed():
+    # A parked car with 10 Hz fixes; a 1.5 s multipath episode 25 m east (15 consistent fixes,
+    # more than reanchor_after_rejections) must stay rejected: no re-anchor onto it.
+    pf = _pf(8)
+    rng = np.random.default_rng(4)
+    for k in range(150):
+        jump = 25.0 if 100 <= k < 115 else 0.0
+        pf.update_gnss(k * NS // 10, np.array([jump, 0.0]) + rng.standard_normal(2), np.eye(2))
+        assert np.hypot(*pf.estimate().xy_enu_m) < 3.0
+    assert pf.stats.reanchors == 0 and pf.stats.fixes_rejected >= 15
 
 
 def test_estimate_far_from_gnss_is_a_divergence():
