@@ -40,6 +40,18 @@ class LocalizerConfig:
     # The filter estimate (instead of the last GNSS fix) centres the tile once its position
     # standard deviation (m) is below this.
     converged_std_m: float = 4.0
+    # Skip the network while the filter's position standard deviation (m, largest axis) exceeds
+    # this: the vehicle may then lie outside the tile or far from where the network was trained
+    # to look (e.g. during a GNSS dropout), and a confident wrong peak would drag the filter.
+    network_max_std_m: float = 10.0
+    # The network was trained with the true position offset from the tile centre by
+    # N(0, sigma^2) per axis (sigma from the checkpoint's ``offset_sigma_m``), so its output is a
+    # posterior that already holds that centre prior. The tile is centred on the filter's own
+    # estimate, so feeding it unchanged would count the filter's belief twice (a feedback loop:
+    # the estimate drifts, the tile follows, the network confirms). Dividing the prior out turns
+    # it back into a likelihood; the correction is capped at ``prior_cap_sigmas`` sigmas.
+    prior_correction: bool = True
+    prior_cap_sigmas: float = 2.5
     # Reset the hidden state when consecutive frames are further apart than this (s).
     hidden_reset_gap_s: float = 2.0
     # How long on_image may wait for a tile (s); None = block until it is assembled (replay).
@@ -57,6 +69,7 @@ class LocalizerStats:
     frames_without_position: int = 0
     frames_without_tile: int = 0
     frames_with_network: int = 0
+    frames_uncertain: int = 0
     hidden_resets: Counter = field(default_factory=Counter)
     hidden_shifts: int = 0
     tiles_encoded: int = 0
@@ -154,7 +167,14 @@ class Localizer:
     def _network_ready(self) -> bool:
         return bool(self.config.use_network and self.engine is not None and self.tiles)
 
+    def _position_std_m(self) -> float:
+        cov = self.filter.estimate().cov_xy_m2
+        return math.sqrt(max(float(np.max(np.linalg.eigvalsh(cov))), 0.0))
+
     def _run_network(self, stamp_ns: int, image_rgb: np.ndarray) -> None:
+        if self._position_std_m() > self.config.network_max_std_m:
+            self.stats.frames_uncertain += 1
+            return
         tile = self._select_tile()
         if tile is None:
             self.stats.frames_without_tile += 1
@@ -169,16 +189,26 @@ class Localizer:
         points = belief.points_enu(self.frame)
         self.last_belief = belief
         self.last_network_xy_enu_m = points[int(np.argmax(out.prob))]
-        self.filter.update_grid(stamp_ns, points, out.prob.ravel(), belief.cell_size_m())
+        probs = self._likelihood_weights(points, tile, out.prob.ravel())
+        self.filter.update_grid(stamp_ns, points, probs, belief.cell_size_m())
         self.stats.frames_with_network += 1
         self._check_filter_reinit()
 
+    def _likelihood_weights(self, points: np.ndarray, tile: _TileState, prob: np.ndarray):
+        """Cell probabilities with the training centre prior divided out (see the config)."""
+        sigma = float(getattr(self.engine, 'metadata', {}).get('offset_sigma_m', 0.0) or 0.0)
+        if not self.config.prior_correction or sigma <= 0:
+            return prob
+        d2 = np.sum((points - tile.center_enu_m) ** 2, axis=1)
+        d2 = np.minimum(d2, (self.config.prior_cap_sigmas * sigma) ** 2)
+        weighted = prob * np.exp(d2 / (2.0 * sigma**2))
+        total = weighted.sum()
+        return weighted / total if np.isfinite(total) and total > 0 else prob
+
     # ----------------------------------------------------------------------------------- tiles
     def _query_enu_m(self) -> np.ndarray:
-        est = self.filter.estimate()
-        std = math.sqrt(max(float(np.max(np.linalg.eigvalsh(est.cov_xy_m2))), 0.0))
-        if std < self.config.converged_std_m or self._last_fix_enu_m is None:
-            return np.asarray(est.xy_enu_m, np.float64)
+        if self._position_std_m() < self.config.converged_std_m or self._last_fix_enu_m is None:
+            return np.asarray(self.filter.estimate().xy_enu_m, np.float64)
         return self._last_fix_enu_m
 
     def _select_tile(self) -> _TileState | None:

@@ -53,7 +53,11 @@ def stage_config(args: argparse.Namespace, stage: int, init: str) -> TrainConfig
         device=args.device,
         amp=args.amp,
         max_minutes=args.minutes if stage == 1 else args.minutes2,
-        extra={'sat_ground_m': args.tile_ground_m, 'trained_on': 'simulated'},
+        extra={
+            'sat_ground_m': args.tile_ground_m,
+            'offset_sigma_m': args.offset_sigma_m,
+            'trained_on': 'simulated',
+        },
     )
 
 

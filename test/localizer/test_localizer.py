@@ -185,3 +185,21 @@ def test_clock_jump_back_does_not_crash():
     assert loc.on_image(int(2e9), IMG) is None  # filter reset by the jump, no crash
     assert loc.on_gnss(int(2.1e9), fix(2.1)) is not None
     assert loc.on_image(int(2.2e9), IMG) is not None
+
+
+def test_training_prior_is_divided_out():
+    """A network that only repeats its training prior (a Gaussian around the tile centre) carries
+    no evidence: after the correction its cell weights are flat within the cap."""
+    engine, tiles = RecordingEngine(), LatticeTiles()
+    engine.metadata = {'offset_sigma_m': 8.0}
+    loc = make(engine, tiles, converged_std_m=0.0, prior_cap_sigmas=10.0)
+    loc.on_gnss(0, fix(0.0))
+    loc.on_image(int(0.1e9), IMG)
+    tile = loc._tile
+    points = loc.last_belief.points_enu(loc.frame)
+    d2 = np.sum((points - tile.center_enu_m) ** 2, axis=1)
+    prior = np.exp(-d2 / (2 * 8.0**2))
+    weights = loc._likelihood_weights(points, tile, prior / prior.sum())
+    np.testing.assert_allclose(weights, np.full(N * N, 1.0 / (N * N)), rtol=1e-9)
+    loc.config.prior_correction = False
+    assert not np.allclose(loc._likelihood_weights(points, tile, prior / prior.sum()), 1 / N**2)
