@@ -16,6 +16,11 @@ setup(
         (f'share/{PACKAGE}/launch', glob('launch/*.py')),
         (f'share/{PACKAGE}/config', glob('config/*.yaml')),
         (f'share/{PACKAGE}/models', glob('models/*.pt') + glob('models/*.md')),
+        # ONNX exports beside the checkpoints ('auto' engine on CPU), e.g. small_tam_onnx/.
+        *[
+            (f'share/{PACKAGE}/{folder}', glob(f'{folder}/*'))
+            for folder in sorted(glob('models/*_onnx'))
+        ],
     ],
     python_requires='>=3.10',
     # Loose ranges for pip users; `make` installs the exact pins in requirements.txt.
