@@ -8,8 +8,8 @@ frozen backbones (the paper's recipe). ``--stage both`` runs 1 then 2 and copies
 from __future__ import annotations
 
 import argparse
+import json
 import logging
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from cvseq_localizer.data.simulated import SimDatasetConfig, SimulatedDataset
+from cvseq_localizer.model.checkpoint import load_checkpoint, save_checkpoint
 from cvseq_localizer.train.trainer import TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -75,11 +76,19 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             raise ValueError('stage 2 needs --init (a stage-1 checkpoint) or --stage both')
         results['tam'] = train(stage_config(args, 2, init), train_set, val_set)
     if args.ship:
-        ship = Path(args.ship)
-        ship.mkdir(parents=True, exist_ok=True)
         for name, path in results.items():
-            shutil.copy(path, ship / f'{args.preset}_{name}.pt')
+            ship_checkpoint(path, Path(args.ship) / f'{args.preset}_{name}.pt')
     return results
+
+
+def ship_checkpoint(src: Path, dst: Path, **extra: object) -> Path:
+    """Copy a training checkpoint for release: weights, config and the metadata users need
+    (``sat_ground_m``, ``offset_sigma_m``, validation metrics), without the training history."""
+    model, meta = load_checkpoint(src)
+    state = json.loads(meta.get('train_state', '{}'))
+    meta['train_state'] = json.dumps({k: v for k, v in state.items() if k != 'history'})
+    meta.update(extra)
+    return save_checkpoint(model, dst, meta)
 
 
 def parser() -> argparse.ArgumentParser:

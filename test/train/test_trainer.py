@@ -116,3 +116,14 @@ def test_ddp_gloo_two_processes(tmp_path):
 def test_bad_init_is_rejected(tmp_path, stage):
     with pytest.raises(FileNotFoundError):
         build_for_stage(cfg(tmp_path, stage=stage, init=str(tmp_path / 'missing.pt')))
+
+
+def test_ship_checkpoint_strips_history(tmp_path):
+    from cvseq_localizer.tools.train_cli import ship_checkpoint
+
+    best = train(cfg(tmp_path, epochs=1), ToyDataset(4), ToyDataset(2, seed=1))
+    shipped = ship_checkpoint(best, tmp_path / 'models' / 'tiny.pt', offset_sigma_m=8.0)
+    config, state, extra = read_checkpoint(shipped)
+    assert extra['offset_sigma_m'] == 8.0 and extra['sat_ground_m'] == 32.0
+    assert 'history' not in json.loads(extra['train_state'])
+    assert 'history' in json.loads(read_checkpoint(best)[2]['train_state'])
