@@ -3,6 +3,7 @@
 The only place in the package where pixels, metres and degrees are converted.
 """
 
+from cvseq_localizer.geo.enu_grid import EnuGrid
 from cvseq_localizer.geo.geoimage import GeoImage
 from cvseq_localizer.geo.local_frame import LocalFrame
 from cvseq_localizer.geo.mercator import (
@@ -23,6 +24,7 @@ from cvseq_localizer.geo.mercator import (
 __all__ = [
     'MAX_LAT_DEG',
     'TILE_PX',
+    'EnuGrid',
     'GeoImage',
     'LocalFrame',
     'check_latlon',

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from cvseq_localizer.sim.grid import CV_SHIFT, EnuGrid
+from cvseq_localizer.geo.enu_grid import CV_SHIFT, EnuGrid
 
 # Class map values.
 GRASS, ROAD, SIDEWALK, MARKING, BUILDING, TREE, TRUNK, PARKING, CAR, POLE = range(10)

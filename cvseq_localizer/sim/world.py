@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 
 from cvseq_localizer.geo import GeoImage, LocalFrame
+from cvseq_localizer.geo.enu_grid import EnuGrid
 from cvseq_localizer.sim import paint_objects as po
 from cvseq_localizer.sim import paint_roads as pr
 from cvseq_localizer.sim import polyline as pl
 from cvseq_localizer.sim import textures as tx
-from cvseq_localizer.sim.grid import EnuGrid
 from cvseq_localizer.sim.layers import GRASS, Layers, draw_disc
 from cvseq_localizer.sim.lighting import cast_shadows, shade_sides
 from cvseq_localizer.sim.roads import RoadConfig, RoadNetwork, build_road_network

@@ -1,10 +1,9 @@
-"""``EnuGrid``: the simulator's world raster, a north-up grid of square cells in local ENU.
+"""``EnuGrid``: a north-up raster of square cells in a local ENU frame (the simulated world).
 
-The world is painted in metres in the ENU frame of its datum (a tangent plane), so its raster is an
-affine grid in metres, not a Web Mercator image: ``GeoImage`` cannot describe it. This small value
-object (in the spirit of OrienterNet's ``Canvas``) is the one place in ``sim/`` where world raster
-pixels and ENU metres are converted. Every conversion involving degrees or Web Mercator pixels goes
-through ``geo/`` (``LocalFrame``, ``GeoImage``).
+A raster painted in metres in the ENU frame of a datum (a tangent plane) is an affine grid in
+metres, not a Web Mercator image, so ``GeoImage`` cannot describe it. This small value object (in
+the spirit of OrienterNet's ``Canvas``) converts its pixels and ENU metres; it lives in ``geo/``
+with every other pixel/metre/degree conversion (``LocalFrame``, ``GeoImage``).
 
 Pixels are corner-based like ``GeoImage``: ``(u, v) = (0, 0)`` is the north-west corner of the
 raster, the centre of cell ``[row, col]`` is ``(col + 0.5, row + 0.5)``.
