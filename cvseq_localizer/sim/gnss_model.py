@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvseq_localizer.geo import LocalFrame
+from cvseq_localizer.train import metrics
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_DIAGONAL_KNOWN,
     COVARIANCE_TYPE_UNKNOWN,
@@ -159,13 +160,4 @@ def _fix(stamp_ns: int, lat: float, lon: float, alt: float, sigma: float, ok: bo
 
 def error_stats(error_enu_m: np.ndarray) -> dict[str, float]:
     """Mean, median, p90, p95, p99 of the horizontal error norm (metres), NaNs ignored."""
-    e = np.linalg.norm(error_enu_m, axis=1)
-    e = e[np.isfinite(e)]
-    q = np.percentile(e, [50, 90, 95, 99])
-    return {
-        'mean_m': float(e.mean()),
-        'median_m': float(q[0]),
-        'p90_m': float(q[1]),
-        'p95_m': float(q[2]),
-        'p99_m': float(q[3]),
-    }
+    return metrics.error_stats(np.linalg.norm(error_enu_m, axis=1))
