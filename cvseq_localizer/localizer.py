@@ -44,6 +44,10 @@ class LocalizerConfig:
     # this: the vehicle may then lie outside the tile or far from where the network was trained
     # to look (e.g. during a GNSS dropout), and a confident wrong peak would drag the filter.
     network_max_std_m: float = 10.0
+    # Use the network only while a GNSS fix was used within this many seconds (0 = always). A
+    # network that cannot localise on its own would otherwise carry the filter through a GNSS
+    # outage by itself; the shipped CPU model is such a network (see models/README.md).
+    network_needs_gnss_s: float = 1.0
     # The network was trained with the true position offset from the tile centre by
     # N(0, sigma^2) per axis (sigma from the checkpoint's ``offset_sigma_m``), so its output is a
     # posterior that already holds that centre prior. The tile is centred on the filter's own
@@ -116,6 +120,7 @@ class Localizer:
         self._hidden: Any = None
         self._last_frame_ns: int | None = None
         self._last_fix_enu_m: np.ndarray | None = None
+        self._last_fix_ns: int | None = None
         self._last_fix_alt_m = 0.0
         self._reinit_count = 0
         self.last_belief: GridBelief | None = None
@@ -142,6 +147,7 @@ class Localizer:
                     cov = None
             self.filter.update_gnss(stamp_ns, xy, cov)
             self._last_fix_enu_m = xy
+            self._last_fix_ns = int(stamp_ns)
             self._last_fix_alt_m = _finite(fix.alt_m, self._last_fix_alt_m)
             self._check_filter_reinit()
             return self._estimate()
@@ -167,12 +173,18 @@ class Localizer:
     def _network_ready(self) -> bool:
         return bool(self.config.use_network and self.engine is not None and self.tiles)
 
+    def _gnss_stale(self, stamp_ns: int) -> bool:
+        limit_s = self.config.network_needs_gnss_s
+        if limit_s <= 0 or self._last_fix_ns is None:
+            return False
+        return (stamp_ns - self._last_fix_ns) * 1e-9 > limit_s
+
     def _position_std_m(self) -> float:
         cov = self.filter.estimate().cov_xy_m2
         return math.sqrt(max(float(np.max(np.linalg.eigvalsh(cov))), 0.0))
 
     def _run_network(self, stamp_ns: int, image_rgb: np.ndarray) -> None:
-        if self._position_std_m() > self.config.network_max_std_m:
+        if self._position_std_m() > self.config.network_max_std_m or self._gnss_stale(stamp_ns):
             self.stats.frames_uncertain += 1
             return
         tile = self._select_tile()

@@ -203,3 +203,16 @@ def test_training_prior_is_divided_out():
     np.testing.assert_allclose(weights, np.full(N * N, 1.0 / (N * N)), rtol=1e-9)
     loc.config.prior_correction = False
     assert not np.allclose(loc._likelihood_weights(points, tile, prior / prior.sum()), 1 / N**2)
+
+
+def test_network_waits_for_recent_gnss():
+    engine, tiles = RecordingEngine(), LatticeTiles()
+    loc = make(engine, tiles, network_needs_gnss_s=1.0)
+    loc.on_gnss(0, fix(0.0))
+    loc.on_image(int(0.5e9), IMG)
+    assert loc.stats.frames_with_network == 1
+    loc.on_image(int(1.6e9), IMG)  # the last fix is 1.6 s old: GNSS outage, no network
+    assert loc.stats.frames_with_network == 1 and loc.stats.frames_uncertain == 1
+    loc.on_gnss(int(1.7e9), fix(1.7))
+    loc.on_image(int(1.8e9), IMG)
+    assert loc.stats.frames_with_network == 2
