@@ -46,8 +46,8 @@ def model(preset: str) -> Path:
         torch.manual_seed(0)
         save_checkpoint(build_model(ModelConfig.preset(preset)), path, {'sat_ground_m': 64.0})
     if not (default_export_dir(path) / 'metadata.json').exists():
-        export_checkpoint(path, default_export_dir(path) if path != SHIPPED else CACHE / 'ship')
-    return path if path != SHIPPED else CACHE / 'ship'
+        export_checkpoint(path, default_export_dir(path))  # 'auto' then runs ONNX Runtime
+    return path
 
 
 def fps(bag: Path, model_path: Path, out: Path) -> float:
