@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 ENGINES = ('torch', 'onnx', 'auto')
 CHECKPOINT_SUFFIXES = ('.pt', '.pth')
 # Measured with bench/bench_engines.py on this 2-core AVX-512 AMD CPU (2 threads, runs
-# interleaved, load average ~4 from other jobs): paper step p50 0.52 s ONNX Runtime vs 3.2 s
-# torch (best 0.33 vs 0.52 s), small 16 ms vs 169 ms. MKL (torch) takes an AVX2 path on AMD
+# interleaved): quiet machine (load ~1.7) paper step p50 0.30 s ONNX Runtime vs 0.47 s torch,
+# small 6.8 ms vs 10.1 ms; loaded (load ~4) 0.52 s vs 3.2 s. MKL (torch) takes an AVX2 path on AMD
 # (dense matmul ~100-200 vs ~230 GFLOP/s in ORT's MLAS) and torch's OpenMP threads degrade far
 # more when the cores are shared. So on a CPU 'auto' uses an up-to-date ONNX export when one
 # exists. On CUDA it keeps the given format (torch for a checkpoint): GPUs were not measured.
