@@ -24,7 +24,7 @@ from cvseq_localizer.ros.conversions import navsatfix_to_gnss, quaternion_to_yaw
 from cvseq_localizer.tools.bagio import BagError, bag_topics, read_messages
 from cvseq_localizer.tools.replay import (
     ReplayOptions,
-    add_pipeline_args,
+    add_bag_args,
     pipeline_from_args,
     replay,
 )
@@ -221,11 +221,7 @@ def markdown_report(summary: dict, plots: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='cvseq-evaluate', description=__doc__)
-    parser.add_argument('bag', type=Path, help='rosbag2 with ground truth (/ground_truth/fix)')
-    parser.add_argument('--out', type=Path, required=True, help='report directory')
-    parser.add_argument('--image-topic', default='/camera/image_raw')
-    parser.add_argument('--fix-topic', default='/gnss/fix')
-    add_pipeline_args(parser)
+    add_bag_args(parser, 'rosbag2 with ground truth (/ground_truth/fix)')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     options = ReplayOptions(args.image_topic, args.fix_topic)

@@ -157,6 +157,15 @@ def _stats(localizer: Localizer) -> dict:
     }
 
 
+def add_bag_args(parser: argparse.ArgumentParser, bag_help: str) -> None:
+    """The bag, the output directory and the input topics (replay and evaluate)."""
+    parser.add_argument('bag', type=Path, help=bag_help)
+    parser.add_argument('--out', type=Path, required=True, help='output directory')
+    parser.add_argument('--image-topic', default='/camera/image_raw')
+    parser.add_argument('--fix-topic', default='/gnss/fix')
+    add_pipeline_args(parser)
+
+
 def add_pipeline_args(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by replay, evaluate and the demo."""
     parser.add_argument('--model', default='', help='checkpoint .pt or ONNX export dir')
@@ -191,11 +200,7 @@ def pipeline_from_args(args: argparse.Namespace, bag: Path) -> PipelineConfig:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='cvseq-replay', description=__doc__)
-    parser.add_argument('bag', type=Path, help='rosbag2 directory (mcap or sqlite3)')
-    parser.add_argument('--out', type=Path, required=True, help='output directory')
-    parser.add_argument('--image-topic', default='/camera/image_raw')
-    parser.add_argument('--fix-topic', default='/gnss/fix')
-    add_pipeline_args(parser)
+    add_bag_args(parser, 'rosbag2 directory (mcap or sqlite3)')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     options = ReplayOptions(args.image_topic, args.fix_topic)
