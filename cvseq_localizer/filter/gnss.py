@@ -80,6 +80,13 @@ class GnssGate:
         self.cand_xy_enu_m = None
         self.cand_count = 0
 
+    def anchor(self, xy_enu_m: np.ndarray, stamp_ns: int, sigma_m: float) -> None:
+        """Gate the next fix against this position (e.g. the filter's estimate), keeping the
+        candidate track of rejected fixes."""
+        self.ref_xy_enu_m = np.array(xy_enu_m, np.float64)
+        self.ref_stamp_ns = int(stamp_ns)
+        self.ref_sigma_m = float(sigma_m)
+
     def check(
         self,
         stamp_ns: int,
@@ -87,8 +94,16 @@ class GnssGate:
         sigma_m: float,
         speed_mps: float,
         config: FilterConfig,
+        accept_reach_mps: float | None = None,
     ) -> str:
-        """Classify a fix as ``ACCEPT``, ``REJECT`` or ``REANCHOR`` and update the gate."""
+        """Classify a fix as ``ACCEPT``, ``REJECT`` or ``REANCHOR`` and update the gate.
+
+        A fix is accepted within ``gate_n_sigma * sigma + reach * dt`` of the reference, with
+        ``reach = accept_reach_mps`` when given, else ``speed_mps + gate_speed_margin_mps``.
+        Rejected fixes form a candidate track with the latter reach.
+        """
+        track_reach = speed_mps + config.gate_speed_margin_mps
+        reach = track_reach if accept_reach_mps is None else accept_reach_mps
         ref_sigma_m = math.hypot(sigma_m, self.ref_sigma_m)
         if self.ref_xy_enu_m is None or _inside(
             self.ref_xy_enu_m,
@@ -96,8 +111,8 @@ class GnssGate:
             stamp_ns,
             xy_enu_m,
             ref_sigma_m,
-            speed_mps,
-            config,
+            reach,
+            config.gate_n_sigma,
         ):
             self.reset(xy_enu_m, stamp_ns, sigma_m)
             return ACCEPT
@@ -107,8 +122,8 @@ class GnssGate:
             stamp_ns,
             xy_enu_m,
             ref_sigma_m,
-            speed_mps,
-            config,
+            track_reach,
+            config.gate_n_sigma,
         )
         self.cand_count = self.cand_count + 1 if consistent else 1
         if self.cand_count == 1:
@@ -130,9 +145,10 @@ def _inside(
     stamp_ns: int,
     xy: np.ndarray,
     sigma_m: float,
-    speed_mps: float,
-    config: FilterConfig,
+    reach_mps: float,
+    n_sigma: float,
 ) -> bool:
+    """Within ``n_sigma * sigma_m + reach_mps * dt`` of the reference position."""
     dt_s = max(stamp_ns - ref_stamp_ns, 0) * 1e-9
-    radius_m = config.gate_n_sigma * sigma_m + (speed_mps + config.gate_speed_margin_mps) * dt_s
+    radius_m = n_sigma * sigma_m + reach_mps * dt_s
     return float(np.hypot(*(np.asarray(xy) - ref_xy))) <= radius_m

@@ -159,7 +159,18 @@ class ParticleFilter:
         w = self._particles.weights()
         mean_xy = weighted_mean_xy(w, self._particles.xy_enu_m)
         speed = float(np.sum(w * self._particles.speed_mps))
-        decision = self._gate.check(stamp_ns, xy, sigma_m, speed, self.config)
+        if self.config.gate_on_estimate:
+            # The prediction already moved the cloud: gate on its spread, plus the speed margin
+            # over the time since the last accepted fix (the gate re-opens as time passes).
+            cov_est = summarize(self._particles).cov_xy_m2
+            est_sigma = float(np.sqrt(max(np.linalg.eigvalsh(cov_est)[-1], 0.0)))
+            since_ns = self._last_fix[0] if self._last_fix is not None else stamp_ns
+            self._gate.anchor(mean_xy, since_ns, est_sigma)
+            decision = self._gate.check(
+                stamp_ns, xy, sigma_m, speed, self.config, self.config.gate_estimate_margin_mps
+            )
+        else:
+            decision = self._gate.check(stamp_ns, xy, sigma_m, speed, self.config)
         if decision == REJECT:
             self.stats.fixes_rejected += 1
             self._throttle.warn('gate', 'GNSS fix rejected by the gate (%s)', xy)

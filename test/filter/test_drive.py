@@ -164,3 +164,18 @@ def test_grid_always_at_floor_is_a_divergence():
     assert pf.stats.divergences == 1
     assert pf.stats.last_reinit_reason == 'grid likelihood at the floor'
     assert pf.estimate().diverged and pf.estimate().gnss_only
+
+
+def test_gate_on_estimate_rejects_episode_and_accepts_after():
+    pf = _pf(8, gate_on_estimate=True)
+    rng = np.random.default_rng(5)
+    accepted_after = []
+    for k in range(150):
+        jump = 25.0 if 100 <= k < 130 else 0.0  # a 3 s multipath episode
+        ok = pf.update_gnss(
+            k * NS // 10, np.array([jump, 0.0]) + rng.standard_normal(2), np.eye(2)
+        )
+        assert np.hypot(*pf.estimate().xy_enu_m) < 3.0
+        if k >= 130:
+            accepted_after.append(ok)
+    assert pf.stats.fixes_rejected >= 30 and all(accepted_after)
