@@ -10,6 +10,7 @@ and re-initialisation, and a weighted-mean estimate with covariance.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -236,7 +237,6 @@ class ParticleFilter:
         """
         if self._particles is None:
             raise RuntimeError('ParticleFilter.estimate() before initialisation')
-        s = summarize(self._particles)
         cfg = self.config
         gnss_only = self._last_grid_ns is None or (
             (self._stamp_ns - self._last_grid_ns) * 1e-9 > cfg.gnss_only_timeout_s
@@ -244,14 +244,8 @@ class ParticleFilter:
         diverged = self._last_divergence_ns is not None and (
             (self._stamp_ns - self._last_divergence_ns) * 1e-9 <= cfg.diverged_hold_s
         )
-        return Estimate(
-            stamp_ns=self._stamp_ns,
-            xy_enu_m=s.xy_enu_m,
-            cov_xy_m2=s.cov_xy_m2,
-            yaw_rad=s.yaw_rad,
-            yaw_var_rad2=s.yaw_var_rad2,
-            speed_mps=s.speed_mps,
-            ess=s.ess,
+        return replace(
+            summarize(self._particles, self._stamp_ns),
             gnss_only=bool(gnss_only),
             diverged=bool(diverged),
         )

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from cvseq_localizer.filter.particles import Particles
+from cvseq_localizer.types import Estimate
 
 YAW_VAR_UNIFORM_RAD2 = math.pi**2 / 3.0  # variance of a uniform heading; the cap of yaw_var
-
-
-@dataclass(frozen=True)
-class Summary:
-    """Weighted moments of the particles (ENU metres, radians, m/s)."""
-
-    xy_enu_m: np.ndarray
-    cov_xy_m2: np.ndarray
-    yaw_rad: float
-    yaw_var_rad2: float
-    speed_mps: float
-    ess: float
 
 
 def weighted_mean_xy(w: np.ndarray, xy_enu_m: np.ndarray) -> np.ndarray:
@@ -29,9 +17,10 @@ def weighted_mean_xy(w: np.ndarray, xy_enu_m: np.ndarray) -> np.ndarray:
     return np.sum(w[:, None] * xy_enu_m, axis=0)
 
 
-def summarize(p: Particles) -> Summary:
+def summarize(p: Particles, stamp_ns: int = 0) -> Estimate:
     """Weighted mean position and ``(2, 2)`` covariance, circular mean and variance of yaw
-    (``-2 ln R``, capped at the uniform value pi^2/3), mean speed and effective sample size."""
+    (``-2 ln R``, capped at the uniform value pi^2/3), mean speed and effective sample size, as
+    an :class:`Estimate` at ``stamp_ns`` (flags left at their defaults for the caller to set)."""
     w = p.weights()
     mean = weighted_mean_xy(w, p.xy_enu_m)
     dx = p.xy_enu_m[:, 0] - mean[0]
@@ -46,4 +35,4 @@ def summarize(p: Particles) -> Summary:
     yaw_var = min(-2.0 * math.log(max(r, 1e-300)), YAW_VAR_UNIFORM_RAD2)
     speed = float(np.sum(w * p.speed_mps))
     ess = float(1.0 / np.sum(w * w))
-    return Summary(mean, cov, yaw, max(yaw_var, 0.0), speed, ess)
+    return Estimate(stamp_ns, mean, cov, yaw, max(yaw_var, 0.0), speed, ess)
