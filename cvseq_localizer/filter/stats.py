@@ -1,10 +1,12 @@
-"""Counters of the particle filter and a rate limiter for repeated warnings."""
+"""Counters of the particle filter (the warning rate limiter is ``logutil.WarnThrottle``)."""
 
 from __future__ import annotations
 
-import logging
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from cvseq_localizer.logutil import WarnThrottle
+
+__all__ = ['FilterStats', 'WarnThrottle']
 
 
 @dataclass
@@ -23,19 +25,3 @@ class FilterStats:
     clock_resets: int = 0  # resets because a stamp went back in time
     grid_floor_frames: int = 0  # grid frames where no particle rose above the floor
     last_reinit_reason: str = ''
-
-
-@dataclass
-class WarnThrottle:
-    """Logs each kind of warning at most once per ``period_s`` (monotonic clock)."""
-
-    logger: logging.Logger
-    period_s: float = 5.0
-    _last: dict[str, float] = field(default_factory=dict)
-
-    def warn(self, key: str, msg: str, *args: object) -> None:
-        now = time.monotonic()
-        last = self._last.get(key)
-        if last is None or now - last >= self.period_s:
-            self._last[key] = now
-            self.logger.warning(msg, *args)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cvseq_localizer.geo import GeoImage
+from cvseq_localizer.logutil import WarnThrottle
 from cvseq_localizer.tiles.base import TileNotFound, TileSource
 from cvseq_localizer.tiles.lattice import Lattice
 from cvseq_localizer.tiles.resample import resample
@@ -82,20 +83,6 @@ class CoveringTile:
         return self.geo is not None and not self.reason
 
 
-class _RateLimitedLog:
-    """Log a warning per key at most once every ``period_s`` seconds."""
-
-    def __init__(self, period_s: float = 10.0) -> None:
-        self.period_s = period_s
-        self._last: dict[str, float] = {}
-
-    def warning(self, key: str, msg: str, *args: object) -> None:
-        now = time.monotonic()
-        if now - self._last.get(key, -1e9) >= self.period_s:
-            self._last[key] = now
-            log.warning(msg, *args)
-
-
 class SatelliteTileService:
     """Covering tiles for positions, snapped to a fixed lattice, fetched in the background.
 
@@ -121,7 +108,7 @@ class SatelliteTileService:
         self._last: CoveringTile | None = None
         self._prefetched_cell: tuple[int, int] | None = None
         self._assemble_s = 0.005  # running estimate, kept out of the caller's deadline
-        self._warn = _RateLimitedLog()
+        self._warn = WarnThrottle(log, 10.0)
         self._executor = cf.ThreadPoolExecutor(self.config.workers, thread_name_prefix='tiles')
         self._closed = False
 
@@ -302,7 +289,7 @@ class SatelliteTileService:
             with self._lock:
                 self._failed[key] = (time.monotonic(), str(err))
                 self._pending.pop(key, None)
-            self._warn.warning('fetch', 'tile %s from %s failed: %s', key, self.source.name, err)
+            self._warn.warn('fetch', 'tile %s from %s failed: %s', key, self.source.name, err)
             raise
         with self._lock:
             self._memory[key] = tile
