@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cvseq_localizer.geo.camera import CameraModel, CameraMount
+
 # Camera optical axes expressed in the body frame at zero pitch (columns: x right, y down, z fwd).
 R_BODY_OPTICAL = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
 
@@ -84,6 +86,11 @@ class PinholeCamera:
             u = np.where(z > 0, self.fx * q[:, 0] / z + self.cx, np.nan)
             v = np.where(z > 0, self.fy * q[:, 1] / z + self.cy, np.nan)
         return np.stack([u, v], axis=1), z
+
+    def to_model(self) -> CameraModel:
+        """The same camera as a core :class:`CameraModel` (OpenCV pixel centres: c - 0.5)."""
+        mount = CameraMount(z_m=self.height_m, pitch_rad=self.pitch_rad)
+        return CameraModel.from_hfov(self.width_px, self.height_px, self.hfov_deg, mount)
 
     def intrinsics_dict(self) -> dict:
         """Plain-number description (for ``scenario.json`` / ``CameraInfo``)."""

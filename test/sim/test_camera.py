@@ -48,3 +48,17 @@ def test_pitch_moves_the_horizon_and_keeps_the_axis_centred(pitch_deg):
     uv, _ = cam.project(np.vstack([on_axis, far_level]), (0.0, 0.0), 0.0)
     np.testing.assert_allclose(uv[0], [cam.cx, cam.cy], atol=1e-9)
     np.testing.assert_allclose(uv[1, 1], cam.cy - cam.fy * math.tan(p), atol=1e-3)
+
+
+def test_pinhole_and_core_camera_model_agree():
+    import numpy as np
+
+    from cvseq_localizer.sim.camera import PinholeCamera
+
+    cam = PinholeCamera(width_px=200, height_px=80, hfov_deg=70.0, height_m=1.4, pitch_rad=0.07)
+    model = cam.to_model()
+    ground = np.array([[7.0, 1.0, 0.0], [15.0, -3.0, 0.0], [30.0, 0.5, 0.0]])
+    uv_sim, _ = cam.project(ground, (0.0, 0.0), 0.0)  # yaw 0: body x = east, y = north
+    uv_core, ok = model.ground_to_pixel(ground[:, :2])
+    assert ok.all()
+    assert np.max(np.abs((uv_core + 0.5) - uv_sim)) < 1e-9  # corner- vs centre-based pixels
