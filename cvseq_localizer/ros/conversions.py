@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from cvseq_localizer.ros.image_header import MAX_IMAGE_PIXELS, compressed_size, image_kind
+from cvseq_localizer.image_header import MAX_IMAGE_PIXELS, compressed_size, image_kind
 from cvseq_localizer.ros.msgtypes import MessageTypes
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_APPROXIMATED,

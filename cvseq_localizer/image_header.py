@@ -4,7 +4,7 @@ Hand-written because OpenCV has no header-only read (``cv2.imdecode`` allocates 
 first, and only refuses above a process-wide 2**30 pixels), and the two formats a
 ``sensor_msgs/CompressedImage`` carries (image_transport's ``png`` and ``jpeg``) have simple,
 fixed headers: PNG's IHDR chunk (PNG spec section 11.2.2) and JPEG's SOFn segment (ITU T.81
-section B.2.2). No ROS import: the functions take bytes.
+section B.2.2). Pure: the functions take bytes (used by the ROS conversions and the tiles).
 """
 
 from __future__ import annotations
