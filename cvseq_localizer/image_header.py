@@ -9,6 +9,8 @@ section B.2.2). Pure: the functions take bytes (used by the ROS conversions and 
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 # Default limit of decoded pixels per camera frame: 8K UHD (7680 x 4320 = 33.2 Mpx) fits.
@@ -44,6 +46,28 @@ def compressed_size(data: bytes | np.ndarray) -> tuple[int, int] | None:
     if size is None or min(size) <= 0:
         return None
     return size
+
+
+def png_chunks_ok(data: bytes | np.ndarray) -> bool:
+    """Every PNG chunk fits in ``data`` with a correct CRC-32, up to ``IEND``.
+
+    Checked before decoding because OpenCV's PNG reader allocates a chunk's declared length
+    before reading it: a 300-byte PNG with one corrupted length field made it allocate 2.9 GB.
+    """
+    buf = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    pos, n = len(PNG_SIGNATURE), len(buf)
+    while pos + 12 <= n:
+        length = int.from_bytes(buf[pos : pos + 4], 'big')
+        end = pos + 8 + length
+        if end + 4 > n:
+            return False
+        crc = int.from_bytes(buf[end : end + 4], 'big')
+        if zlib.crc32(buf[pos + 4 : end]) & 0xFFFFFFFF != crc:
+            return False
+        if buf[pos + 4 : pos + 8] == b'IEND':
+            return True
+        pos = end + 4
+    return False
 
 
 def _png_size(head: bytes) -> tuple[int, int] | None:

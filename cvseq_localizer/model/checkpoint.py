@@ -79,7 +79,14 @@ def read_file(path: str | os.PathLike, map_location: str | torch.device = 'cpu')
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, Tensor], dict]:
-    """Read and validate a checkpoint: ``(config, state_dict, extra)``."""
+    """Read and validate a checkpoint (checksum included): ``(config, state_dict, extra)``."""
+    config, state_dict, extra, checksum = _read_checkpoint(path)
+    verify_checksum(state_dict, checksum, path)
+    return config, state_dict, extra
+
+
+def _read_checkpoint(path: str | os.PathLike) -> tuple[ModelConfig, dict, dict, Any]:
+    """``(config, state_dict, extra, recorded checksum or None)``, validated but unverified."""
     data = read_file(path)
     if not isinstance(data, dict) or data.get('format') != FORMAT:
         found = data.get('format') if isinstance(data, dict) else type(data).__name__
@@ -93,12 +100,11 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[ModelConfig, dict[str, Ten
         isinstance(k, str) and isinstance(v, Tensor) for k, v in state_dict.items()
     ):
         raise CheckpointError(f'{path}: state_dict is not a dict of named tensors')
-    verify_checksum(state_dict, data.get('tensor_sha256'), path)
     extra = data.get('extra', {})
     if not isinstance(extra, dict):
         raise CheckpointError(f'{path}: extra is a {type(extra).__name__}, not a dict')
     check_extra(extra, str(path))
-    return config, state_dict, extra
+    return config, state_dict, extra, data.get('tensor_sha256')
 
 
 def tensor_checksum(state_dict: dict[str, Tensor]) -> str:
@@ -152,9 +158,10 @@ def load_checkpoint(
     Returns ``(model, extra)``. Raises CheckpointError naming the file on any key or shape
     mismatch, FileNotFoundError if the file is missing.
     """
-    config, state_dict, extra = read_checkpoint(path)
+    config, state_dict, extra, checksum = _read_checkpoint(path)
     model = build_model(config)
-    load_state_checked(model, state_dict, source=str(path))
+    load_state_checked(model, state_dict, source=str(path))  # keys and shapes: clearer first
+    verify_checksum(state_dict, checksum, path)
     return model.to(map_location).eval(), extra
 
 

@@ -13,7 +13,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from cvseq_localizer.image_header import MAX_IMAGE_PIXELS, compressed_size, image_kind
+from cvseq_localizer.image_header import (
+    MAX_IMAGE_PIXELS,
+    compressed_size,
+    image_kind,
+    png_chunks_ok,
+)
 from cvseq_localizer.ros.msgtypes import MessageTypes
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_APPROXIMATED,
@@ -168,6 +173,12 @@ def compressed_msg_to_rgb(msg: Any, max_pixels: int = MAX_IMAGE_PIXELS) -> np.nd
         )
     width, height = size
     check_pixels(width, height, max_pixels)
+    if image_kind(buf) == 'png' and not png_chunks_ok(buf):
+        raise ConversionError(
+            f'compressed image (format {fmt!r}, {buf.size} bytes) could not be decoded: a PNG '
+            'chunk is cut off or fails its CRC',
+            'corrupt',
+        )
     try:
         bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     except cv2.error as exc:

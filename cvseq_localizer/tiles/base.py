@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from cvseq_localizer.image_header import compressed_size
+from cvseq_localizer.image_header import compressed_size, image_kind, png_chunks_ok
 
 # Largest source tile decoded (a 4096-px tile; real ones are 256 or 512).
 MAX_TILE_PIXELS = 4096 * 4096
@@ -86,7 +86,8 @@ def decode_tile(data: bytes, tile_px: int | None = None, where: str = 'tile') ->
         # Refused from the header, before a (possibly hostile) server's bytes are decoded.
         raise TileDecodeError(f'{where}: image is {size[0]}x{size[1]}, not {tile_px} px')
     try:
-        img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+        bad_png = image_kind(buf) == 'png' and not png_chunks_ok(buf)
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size and not bad_png else None
     except cv2.error:
         img = None
     if img is None:

@@ -145,3 +145,16 @@ def test_latitude_at_the_mercator_limit_is_usable():
     fix = GnssFix(1, 85.05, 179.9, cov_enu_m2=np.eye(3), cov_type=COVARIANCE_TYPE_KNOWN)
     assert fix.is_usable() and fix.problem() == ''
     assert not GnssFix(1, 85.06, 0.0).is_usable()
+
+
+def test_png_with_a_huge_chunk_length_is_refused_before_decoding():
+    """OpenCV allocates a chunk's declared length first: 300 bytes made it take 2.9 GB."""
+    ok, png = cv2.imencode('.png', np.zeros((12, 8, 3), np.uint8))
+    data = bytearray(png.tobytes())
+    idat = data.index(b'IDAT') - 4
+    data[idat : idat + 4] = (0x7FFF0000).to_bytes(4, 'big')
+    before = peak_rss_mb()
+    with pytest.raises(ConversionError, match='CRC|cut off') as err:
+        compressed_msg_to_rgb(compressed(bytes(data)))
+    assert err.value.kind == 'corrupt'
+    assert peak_rss_mb() - before < 200
