@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cvseq_localizer.geo import GeoImage, LocalFrame
+from cvseq_localizer.geo.mercator import MAX_LAT_DEG
 
 # sensor_msgs/NavSatStatus.status values and NavSatFix.position_covariance_type values.
 STATUS_NO_FIX = -1
@@ -23,6 +24,8 @@ COVARIANCE_TYPE_UNKNOWN = 0
 COVARIANCE_TYPE_APPROXIMATED = 1
 COVARIANCE_TYPE_DIAGONAL_KNOWN = 2
 COVARIANCE_TYPE_KNOWN = 3
+# Fixes beyond Web Mercator's latitude limit have no satellite tile and no map position.
+MAX_FIX_LAT_DEG = MAX_LAT_DEG
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,37 @@ class GnssFix:
     status: int = STATUS_FIX
 
     def is_usable(self) -> bool:
-        """A fix with a position: status is not NO_FIX and latitude/longitude are finite."""
-        return (
-            self.status != STATUS_NO_FIX
-            and math.isfinite(self.lat_deg)
-            and math.isfinite(self.lon_deg)
-            and abs(self.lat_deg) <= 90.0
-            and abs(self.lon_deg) <= 180.0
-        )
+        """The one usability rule for fixes (see ``problem``): ``True`` when nothing is wrong."""
+        return not self.problem()
+
+    def problem(self) -> str:
+        """Why the localizer cannot use this fix (a short key), or ``''`` if it can.
+
+        Keys: ``no_fix`` (status NO_FIX), ``status`` (not a NavSatStatus value), ``latitude``
+        (not finite or beyond Web Mercator's +/-85.0511 deg), ``longitude`` (not finite or
+        beyond +/-180 deg), ``covariance`` (not 3x3, or a known-type covariance that is not
+        finite or has a negative variance).
+        """
+        if self.status == STATUS_NO_FIX:
+            return 'no_fix'
+        if self.status not in (STATUS_FIX, STATUS_SBAS_FIX, STATUS_GBAS_FIX):
+            return 'status'
+        if not (_real(self.lat_deg) and abs(self.lat_deg) <= MAX_FIX_LAT_DEG):
+            return 'latitude'
+        if not (_real(self.lon_deg) and abs(self.lon_deg) <= 180.0):
+            return 'longitude'
+        cov = np.asarray(self.cov_enu_m2)
+        if cov.shape != (3, 3) or not np.issubdtype(cov.dtype, np.number):
+            return 'covariance'
+        if self.cov_type != COVARIANCE_TYPE_UNKNOWN and not (
+            np.all(np.isfinite(cov)) and np.all(np.diag(cov) >= 0)
+        ):
+            return 'covariance'
+        return ''
+
+
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(value)
 
 
 @dataclass(frozen=True)

@@ -132,23 +132,35 @@ class KeyReport:
     ignored: list[str]
 
 
+def state_dict_mismatch(own: dict[str, Tensor], given: dict[str, Tensor], shown: int = 8) -> str:
+    """What keeps ``given`` from loading strictly into a module whose state dict is ``own``:
+    missing, unexpected and mis-shaped keys (the first ``shown`` of each), or ``''``."""
+    missing = sorted(set(own) - set(given))
+    unexpected = sorted(set(given) - set(own))
+    bad = [
+        f'{k} {tuple(given[k].shape)} != {tuple(own[k].shape)}'
+        for k in sorted(set(own) & set(given))
+        if tuple(own[k].shape) != tuple(getattr(given[k], 'shape', ()))
+    ]
+    if not (missing or unexpected or bad):
+        return ''
+    return (
+        f'missing {missing[:shown]} ({len(missing)}), unexpected {unexpected[:shown]} '
+        f'({len(unexpected)}), shape mismatch {bad[:shown]} ({len(bad)})'
+    )
+
+
 def load_torchvision_state_dict(trunk: nn.Module, state_dict: dict[str, Tensor]) -> KeyReport:
     """Load a torchvision ResNet state dict into ``trunk`` with a strict key and shape check.
 
     ``layer4.*`` and ``fc.*`` keys of a full ResNet are ignored and reported in ``ignored``; any
     other unexpected key, any missing key or any shape mismatch raises ValueError listing them.
     """
-    own = trunk.state_dict()
     ignored = sorted(k for k in state_dict if k.startswith(IGNORED_PREFIXES))
     used = {k: v for k, v in state_dict.items() if not k.startswith(IGNORED_PREFIXES)}
-    missing = sorted(set(own) - set(used))
-    unexpected = sorted(set(used) - set(own))
-    bad = sorted(k for k in set(own) & set(used) if tuple(own[k].shape) != tuple(used[k].shape))
-    if missing or unexpected or bad:
-        raise ValueError(
-            f'ResNet weights do not fit the backbone: missing {missing[:8]} ({len(missing)}), '
-            f'unexpected {unexpected[:8]} ({len(unexpected)}), shape mismatch {bad[:8]}'
-        )
+    problem = state_dict_mismatch(trunk.state_dict(), used)
+    if problem:
+        raise ValueError(f'ResNet weights do not fit the backbone: {problem}')
     with torch.no_grad():
         trunk.load_state_dict(used, strict=True)
     if ignored:

@@ -13,6 +13,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from cvseq_localizer.image_header import (
+    MAX_IMAGE_PIXELS,
+    compressed_size,
+    image_kind,
+    png_chunks_ok,
+)
 from cvseq_localizer.ros.msgtypes import MessageTypes
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_APPROXIMATED,
@@ -36,7 +42,17 @@ UNKNOWN_VARIANCE = 1.0e6
 
 
 class ConversionError(ValueError):
-    """A message cannot be converted (unknown encoding, inconsistent sizes, corrupt data)."""
+    """A message cannot be converted (unknown encoding, inconsistent sizes, corrupt data).
+
+    Attributes:
+        kind: a short key for counting (``encoding``, ``empty``, ``step``, ``size``,
+            ``too_large``, ``corrupt``, ``malformed``, ``covariance`` or a ``GnssFix.problem``
+            key such as ``latitude``).
+    """
+
+    def __init__(self, message: str, kind: str = 'malformed') -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 # ------------------------------------------------------------------------------------------ time
@@ -56,14 +72,19 @@ def make_header(stamp_ns: int, frame_id: str, types: MessageTypes) -> Any:
 
 
 # ---------------------------------------------------------------------------------------- images
-def image_msg_to_rgb(msg: Any) -> np.ndarray:
+def image_msg_to_rgb(msg: Any, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     """``sensor_msgs/Image`` -> ``H x W x 3`` uint8 RGB, respecting ``step``.
 
     Raises:
-        ConversionError: unknown encoding, or data/step/size that do not agree.
+        ConversionError: unknown encoding, more than ``max_pixels`` pixels, or data/step/size
+            that do not agree (never another exception, whatever the fields hold).
     """
-    encoding = str(msg.encoding).lower()
-    height, width, step = int(msg.height), int(msg.width), int(msg.step)
+    try:
+        encoding = str(msg.encoding).lower()
+        height, width, step = int(msg.height), int(msg.width), int(msg.step)
+        big_endian = bool(msg.is_bigendian)
+    except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+        raise ConversionError(f'malformed image message: {exc}', 'malformed') from None
     if encoding in BAYER_CODES:
         channels, bytes_per = 1, 1
     elif encoding in CHANNELS:
@@ -71,21 +92,47 @@ def image_msg_to_rgb(msg: Any) -> np.ndarray:
     else:
         raise ConversionError(
             f'unsupported image encoding {msg.encoding!r} (supported: '
-            f'{", ".join(SUPPORTED_ENCODINGS)})'
+            f'{", ".join(SUPPORTED_ENCODINGS)})',
+            'encoding',
         )
     row_bytes = width * channels * bytes_per
     if height <= 0 or width <= 0:
-        raise ConversionError(f'empty image ({width} x {height})')
+        raise ConversionError(f'empty image ({width} x {height})', 'empty')
+    check_pixels(width, height, max_pixels)
     if step < row_bytes:
-        raise ConversionError(f'step {step} is smaller than a row ({row_bytes} bytes)')
-    data = np.frombuffer(bytes(msg.data), np.uint8)
+        raise ConversionError(f'step {step} is smaller than a row ({row_bytes} bytes)', 'step')
+    data = _payload(msg)
     if data.size < step * (height - 1) + row_bytes:
         raise ConversionError(
             f'image data has {data.size} bytes, {encoding} {width}x{height} with step {step} '
-            f'needs {step * (height - 1) + row_bytes}'
+            f'needs {step * (height - 1) + row_bytes}',
+            'size',
         )
     rows = np.lib.stride_tricks.as_strided(data, (height, row_bytes), (step, 1))
-    return _decode_rows(rows, encoding, height, width, bool(msg.is_bigendian))
+    try:
+        return _decode_rows(rows, encoding, height, width, big_endian)
+    except cv2.error as exc:  # e.g. demosaicing refuses a 1-pixel-wide Bayer image
+        raise ConversionError(f'{encoding} {width}x{height} image: {exc}', 'corrupt') from None
+
+
+def check_pixels(width: int, height: int, max_pixels: int = MAX_IMAGE_PIXELS) -> None:
+    """Raise ``ConversionError`` (kind ``too_large``) if ``width x height`` exceeds the limit."""
+    if width * height > max_pixels:
+        raise ConversionError(
+            f'image of {width} x {height} pixels exceeds the limit of {max_pixels} pixels',
+            'too_large',
+        )
+
+
+def _payload(msg: Any) -> np.ndarray:
+    """``msg.data`` as a flat uint8 array (ConversionError if it is not a byte sequence)."""
+    data = msg.data
+    if isinstance(data, np.ndarray) and data.dtype == np.uint8:
+        return data.reshape(-1)
+    try:
+        return np.frombuffer(bytes(data), np.uint8)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ConversionError(f'image data is not a byte sequence: {exc}', 'malformed') from None
 
 
 def _decode_rows(rows: np.ndarray, encoding: str, h: int, w: int, big_endian: bool) -> np.ndarray:
@@ -102,13 +149,46 @@ def _decode_rows(rows: np.ndarray, encoding: str, h: int, w: int, big_endian: bo
     return np.ascontiguousarray(pixels[..., :3])
 
 
-def compressed_msg_to_rgb(msg: Any) -> np.ndarray:
-    """``sensor_msgs/CompressedImage`` (JPEG/PNG) -> ``H x W x 3`` uint8 RGB."""
-    buf = np.frombuffer(bytes(msg.data), np.uint8)
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
-    if bgr is None:
+def compressed_msg_to_rgb(msg: Any, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """``sensor_msgs/CompressedImage`` (JPEG/PNG) -> ``H x W x 3`` uint8 RGB.
+
+    The size is read from the PNG/JPEG header before anything is decoded, so a small message
+    declaring a huge image (a decompression bomb) is refused without allocating it.
+
+    Raises:
+        ConversionError: not PNG/JPEG (``encoding``), no size in the header or no data
+            (``corrupt``/``empty``), above ``max_pixels`` (``too_large``), or a decoder error
+            (``corrupt``; ``cv2.error`` never escapes).
+    """
+    buf = _payload(msg)
+    fmt = str(getattr(msg, 'format', ''))[:40]
+    if not buf.size:
+        raise ConversionError(f'compressed image (format {fmt!r}) has no data', 'empty')
+    size = compressed_size(buf)
+    if size is None:
         raise ConversionError(
-            f'compressed image (format {msg.format!r}, {buf.size} bytes) could not be decoded'
+            f'compressed image (format {fmt!r}, {buf.size} bytes) could not be decoded: not a '
+            'PNG or JPEG with a readable size in its header',
+            'encoding' if image_kind(buf) is None else 'corrupt',
+        )
+    width, height = size
+    check_pixels(width, height, max_pixels)
+    if image_kind(buf) == 'png' and not png_chunks_ok(buf):
+        raise ConversionError(
+            f'compressed image (format {fmt!r}, {buf.size} bytes) could not be decoded: a PNG '
+            'chunk is cut off or fails its CRC',
+            'corrupt',
+        )
+    try:
+        bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        bgr, detail = None, f': {str(exc).strip()[-120:]}'
+    else:
+        detail = ''
+    if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
+        raise ConversionError(
+            f'compressed image (format {fmt!r}, {buf.size} bytes) could not be decoded{detail}',
+            'corrupt',
         )
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
@@ -130,18 +210,37 @@ def rgb_to_image_msg(rgb: np.ndarray, stamp_ns: int, frame_id: str, types: Messa
 
 
 # ------------------------------------------------------------------------------------------ GNSS
-def navsatfix_to_gnss(msg: Any) -> GnssFix:
-    """``sensor_msgs/NavSatFix`` -> :class:`GnssFix` (no validation: see ``GnssFix.is_usable``)."""
-    cov = np.asarray(msg.position_covariance, np.float64).reshape(3, 3)
-    return GnssFix(
-        stamp_ns=stamp_to_ns(msg.header.stamp),
-        lat_deg=float(msg.latitude),
-        lon_deg=float(msg.longitude),
-        alt_m=float(msg.altitude),
-        cov_enu_m2=cov,
-        cov_type=int(msg.position_covariance_type),
-        status=int(msg.status.status),
-    )
+def navsatfix_to_gnss(msg: Any, usable_only: bool = False) -> GnssFix:
+    """``sensor_msgs/NavSatFix`` -> :class:`GnssFix`.
+
+    Args:
+        usable_only: also apply the usability rule (``GnssFix.problem``) and raise for a fix
+            the localizer cannot use; otherwise such a fix is returned for the caller to count.
+
+    Raises:
+        ConversionError: fields that are not numbers, a covariance that is not 9 values
+            (kind ``covariance``), or with ``usable_only`` the fix's problem as the kind.
+    """
+    try:
+        cov = np.asarray(msg.position_covariance, np.float64).ravel()
+        values = (float(msg.latitude), float(msg.longitude), float(msg.altitude))
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        cov_type, status = int(msg.position_covariance_type), int(msg.status.status)
+    except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+        raise ConversionError(f'malformed NavSatFix: {exc}', 'malformed') from None
+    if cov.size != 9:
+        raise ConversionError(
+            f'NavSatFix position_covariance has {cov.size} values, needs 9', 'covariance'
+        )
+    fix = GnssFix(stamp_ns, *values, cov.reshape(3, 3), cov_type, status)
+    problem = fix.problem() if usable_only else ''
+    if problem:
+        raise ConversionError(
+            f'unusable GNSS fix at {stamp_ns} ns ({problem}: status {status}, '
+            f'{values[0]!r}, {values[1]!r})',
+            problem,
+        )
+    return fix
 
 
 def gnss_to_navsatfix(fix: GnssFix, frame_id: str, types: MessageTypes) -> Any:

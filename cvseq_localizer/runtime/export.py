@@ -22,6 +22,7 @@ import importlib.util
 import io
 import json
 import logging
+import math
 import os
 import warnings
 from pathlib import Path
@@ -31,7 +32,7 @@ import onnx
 import torch
 from torch import Tensor, nn
 
-from cvseq_localizer.model.checkpoint import load_checkpoint
+from cvseq_localizer.model.checkpoint import CheckpointError, check_extra, load_checkpoint
 from cvseq_localizer.model.config import ModelConfig
 from cvseq_localizer.model.net import CrossViewSeqNet
 
@@ -246,7 +247,37 @@ def read_metadata(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
     for key in ('config', 'graphs'):
         if not isinstance(meta.get(key), dict):
             raise ExportFormatError(f'{meta_path}: missing or invalid {key!r}')
+    config_from_metadata(meta, str(meta_path))
+    _check_normalisation(meta.get('normalisation'), meta_path)
+    extra = meta.get('extra') or {}
+    if not isinstance(extra, dict):
+        raise ExportFormatError(f'{meta_path}: extra is a {type(extra).__name__}, not an object')
+    try:
+        check_extra(extra, str(meta_path))
+    except CheckpointError as exc:
+        raise ExportFormatError(str(exc)) from None
     return meta_path.parent, meta
+
+
+def _check_normalisation(norm: Any, meta_path: Path) -> None:
+    """ExportFormatError naming the file unless mean/std are 3 finite numbers (std > 0)."""
+    if norm is None:
+        return
+    if not isinstance(norm, dict):
+        raise ExportFormatError(f'{meta_path}: normalisation is not an object')
+    for key in ('mean', 'std'):
+        values = norm.get(key, [0.0, 0.0, 1.0] if key == 'mean' else [1.0, 1.0, 1.0])
+        good = isinstance(values, list) and len(values) == 3
+        good = good and all(_finite_number(v) and (key == 'mean' or v > 0) for v in values)
+        if not good:
+            raise ExportFormatError(
+                f'{meta_path}: normalisation {key} {values!r} must be 3 finite numbers'
+                + (' > 0' if key == 'std' else '')
+            )
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def config_from_metadata(meta: dict[str, Any], where: str) -> ModelConfig:

@@ -12,6 +12,10 @@ from typing import Protocol, runtime_checkable
 import cv2
 import numpy as np
 
+from cvseq_localizer.image_header import compressed_size, image_kind, png_chunks_ok
+
+# Largest source tile decoded (a 4096-px tile; real ones are 256 or 512).
+MAX_TILE_PIXELS = 4096 * 4096
 # Formats a writer accepts and the file extension each one uses.
 FORMAT_EXT = {'png': 'png', 'jpg': 'jpg', 'jpeg': 'jpg', 'webp': 'webp'}
 
@@ -76,7 +80,16 @@ def check_tile_px(tile_px: int) -> int:
 def decode_tile(data: bytes, tile_px: int | None = None, where: str = 'tile') -> np.ndarray:
     """Encoded image bytes -> ``H x W x 3`` uint8 RGB; ``TileDecodeError`` if corrupt/mis-sized."""
     buf = np.frombuffer(data, np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
+    size = compressed_size(buf) if buf.size else None
+    limit = (tile_px, tile_px) if tile_px is not None else None
+    if size is not None and ((limit and size != limit) or size[0] * size[1] > MAX_TILE_PIXELS):
+        # Refused from the header, before a (possibly hostile) server's bytes are decoded.
+        raise TileDecodeError(f'{where}: image is {size[0]}x{size[1]}, not {tile_px} px')
+    try:
+        bad_png = image_kind(buf) == 'png' and not png_chunks_ok(buf)
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size and not bad_png else None
+    except cv2.error:
+        img = None
     if img is None:
         raise TileDecodeError(f'{where}: {len(data)} bytes are not a decodable image')
     if tile_px is not None and img.shape[:2] != (tile_px, tile_px):

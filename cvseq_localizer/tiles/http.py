@@ -10,16 +10,17 @@ parameter). The key is never logged: every message passes through ``redact``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from cvseq_localizer.geo import quadkey, tms_row
 from cvseq_localizer.tiles.base import (
@@ -84,7 +85,9 @@ class HttpTileSource:
         subdomains: letters for ``{s}``.
         timeout_s: connect and read timeout per attempt in seconds.
         retries: extra attempts on connection errors, timeouts and HTTP 429/5xx.
-        backoff_s: retry delay factor in seconds (urllib3 waits 0, 2, 4, ... times it).
+        backoff_s: delay before the n-th extra attempt is ``backoff_s * 2**(n-1)`` seconds.
+        fetch_budget_s: total time one ``download`` may take over all its attempts and waits
+            (each attempt's timeout is cut to what is left); ``None``: attempts x timeout.
         cache: a ``TileCache`` or a path to one; tiles in the cache are served without network.
         offline: never use the network; a cache miss raises ``TileNotFound``.
         layer: cache namespace; default: the redacted template and tile size.
@@ -102,6 +105,7 @@ class HttpTileSource:
         timeout_s: float = 5.0,
         retries: int = 2,
         backoff_s: float = 0.2,
+        fetch_budget_s: float | None = 6.0,
         user_agent: str = USER_AGENT,
         cache: TileCache | str | Path | None = None,
         offline: bool = False,
@@ -121,13 +125,14 @@ class HttpTileSource:
             raise ValueError('offline mode needs a cache to read tiles from')
         self.name = f'http:{self.redact(template)}'
         self.layer = layer or f'{self.redact(template)}@{self.tile_px}{"+tms" if tms else ""}'
-        self._retry = Retry(
-            total=retries,
-            backoff_factor=backoff_s,
-            status_forcelist=RETRY_STATUS,
-            allowed_methods=frozenset({'GET'}),
-            raise_on_status=False,
-        )
+        if retries < 0 or backoff_s < 0 or (fetch_budget_s is not None and fetch_budget_s <= 0):
+            raise ValueError(
+                f'retries {retries!r} and backoff_s {backoff_s!r} must be >= 0, fetch_budget_s '
+                f'{fetch_budget_s!r} > 0 or None'
+            )
+        self.retries = int(retries)
+        self.backoff_s = float(backoff_s)
+        self.fetch_budget_s = None if fetch_budget_s is None else float(fetch_budget_s)
         self._headers = {'User-Agent': user_agent}
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
@@ -194,26 +199,47 @@ class HttpTileSource:
         return data, image
 
     def download(self, z: int, x: int, y: int) -> bytes:
-        """Raw bytes of tile ``(z, x, y)`` from the server (retries, timeouts; no cache)."""
+        """Raw bytes of tile ``(z, x, y)`` from the server (no cache).
+
+        Connection errors, timeouts and HTTP 429/5xx are retried ``retries`` times with
+        exponential back-off, all within ``fetch_budget_s`` seconds.
+        """
         url = self.url(z, x, y)
-        try:
-            resp = self._session().get(url, timeout=self.timeout_s)
-        except requests.RequestException as err:
-            # `from None`: the chained exception's text would carry the API key.
-            msg = f'{self.name}: GET {self.redact(url)} failed: {self.redact(str(err))}'
-            raise TileError(msg) from None
-        if resp.status_code in (404, 204):
-            raise TileNotFound(f'{self.name}: HTTP {resp.status_code} for tile {z}/{x}/{y}')
-        if resp.status_code != 200:
-            raise TileError(f'{self.name}: HTTP {resp.status_code} for {self.redact(url)}')
-        return resp.content
+        start = time.monotonic()
+        for attempt in range(self.retries + 1):
+            if attempt:
+                wait = self.backoff_s * 2 ** (attempt - 1)
+                if self._left(start) <= wait:
+                    break
+                time.sleep(wait)
+            try:
+                resp = self._session().get(url, timeout=min(self.timeout_s, self._left(start)))
+            except requests.RequestException as err:
+                # `from None`: the chained exception's text would carry the API key.
+                problem = f'GET {self.redact(url)} failed: {self.redact(str(err))}'
+                continue
+            if resp.status_code in (404, 204):
+                raise TileNotFound(f'{self.name}: HTTP {resp.status_code} for tile {z}/{x}/{y}')
+            if resp.status_code == 200:
+                return resp.content
+            problem = f'HTTP {resp.status_code} for {self.redact(url)}'
+            if resp.status_code not in RETRY_STATUS:
+                break
+        spent = time.monotonic() - start
+        raise TileError(f'{self.name}: {problem} (gave up after {spent:.1f} s)') from None
+
+    def _left(self, start: float) -> float:
+        """Seconds left of the fetch budget of a download that began at ``start``."""
+        if self.fetch_budget_s is None:
+            return math.inf
+        return self.fetch_budget_s - (time.monotonic() - start)
 
     def _session(self) -> requests.Session:
         """One ``requests.Session`` per thread (sessions are not thread-safe)."""
         session = getattr(self._local, 'session', None)
         if session is None:
             session = requests.Session()
-            adapter = HTTPAdapter(max_retries=self._retry, pool_maxsize=4)
+            adapter = HTTPAdapter(max_retries=0, pool_maxsize=4)  # retries: see download
             session.mount('http://', adapter)
             session.mount('https://', adapter)
             session.headers.update(self._headers)

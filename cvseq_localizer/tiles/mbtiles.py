@@ -134,6 +134,33 @@ def _sniff_format(db: sqlite3.Connection) -> str:
     return 'png'
 
 
+_TABLES = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+_SQLITE_MAGIC = b'SQLite format 3\x00'
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Raise ``TileError`` naming ``path`` if it is empty, not sqlite or cut short.
+
+    sqlite opens such files without complaint and fails only on a later read (an empty file is
+    an empty database); the header's page size and page count tell the file's full length
+    (sqlite file format, section 1.3).
+    """
+    size = path.stat().st_size
+    if size == 0:
+        raise TileError(f'{path} is empty (0 bytes), not an MBTiles file')
+    with path.open('rb') as f:
+        head = f.read(100)
+    if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
+        raise TileError(f'{path} is not an MBTiles file (no sqlite header)')
+    page_size = int.from_bytes(head[16:18], 'big')
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], 'big')
+    if head[24:28] == head[92:96] and pages and size < page_size * pages:
+        raise TileError(
+            f'{path} is truncated: {size} bytes, its sqlite header says {page_size * pages}'
+        )
+
+
 class MBTilesSource:
     """Read RGB tiles from an MBTiles file (read-only, safe to share between threads).
 
@@ -146,13 +173,23 @@ class MBTilesSource:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f'MBTiles file {self.path} does not exist')
+        check_sqlite_file(self.path)
         uri = f'file:{self.path.resolve()}?mode=ro'
         try:
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             self.metadata = dict(self._db.execute('SELECT name, value FROM metadata'))
+            tables = {row[0] for row in self._db.execute(_TABLES)}
+            if 'tiles' not in tables:
+                raise TileError(f'{self.path} is not an MBTiles file: it has no tiles table')
+            self._db.execute(
+                'SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 1'
+            )
         except sqlite3.DatabaseError as err:
             raise TileError(f'{self.path} is not a readable MBTiles file: {err}') from err
-        self.tile_px = check_tile_px(tile_px or int(self.metadata.get('tilesize', 256)))
+        try:
+            self.tile_px = check_tile_px(tile_px or int(self.metadata.get('tilesize', 256)))
+        except ValueError as err:
+            raise TileError(f'{self.path}: bad tile size in the metadata: {err}') from None
         self.name = f'mbtiles:{self.path}'
         self._lock = threading.Lock()
 

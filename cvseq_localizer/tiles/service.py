@@ -26,6 +26,7 @@ from cvseq_localizer.tiles.resample import resample
 
 log = logging.getLogger(__name__)
 _KEEP = object()  # sentinel: "use the config's deadline"
+_MAX_FAILED = 8192  # failed tile keys remembered for back-off (oldest forgotten first)
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,11 @@ class TileServiceConfig:
             metres; ``None``: the first query's latitude.
         workers: background fetch threads.
         memory_tiles: decoded source tiles kept in memory (a 256-px tile is 192 KiB).
-        retry_after_s: a tile whose fetch failed (server fault, timeout) is retried after this
-            many seconds; a tile the source does not have is not retried.
+        retry_after_s: a tile whose fetch failed (server fault, timeout) is first retried after
+            this many seconds; every further failure doubles the wait (back-off).
+        missing_retry_s: the same for a tile the source said it does not have (HTTP 404, not in
+            the MBTiles file): a server in an outage may answer 404, so it is retried too.
+        retry_max_s: the longest wait between two attempts at one tile.
     """
 
     zoom: int = 20
@@ -59,6 +63,8 @@ class TileServiceConfig:
     workers: int = 2
     memory_tiles: int = 512
     retry_after_s: float = 2.0
+    missing_retry_s: float = 5.0
+    retry_max_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,8 @@ class SatelliteTileService:
         self._query_lock = threading.Lock()
         self._memory: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._pending: dict[tuple, cf.Future] = {}
-        self._failed: dict[tuple, tuple[float, str]] = {}
-        self._missing: set[tuple] = set()
+        # key -> (monotonic time of the last failure, reason, failures in a row, not found)
+        self._failed: dict[tuple, tuple[float, str, int, bool]] = {}
         self._assembled: OrderedDict[tuple[int, int], GeoImage] = OrderedDict()
         self._last: CoveringTile | None = None
         self._prefetched_cell: tuple[int, int] | None = None
@@ -249,11 +255,13 @@ class SatelliteTileService:
             if tile is not None:
                 self._memory.move_to_end(key)
                 return tile
-            if key in self._missing:
-                return 'not in the source'
             failed = self._failed.get(key)
-            if failed and time.monotonic() - failed[0] < self.config.retry_after_s:
-                return f'failed, retry in {self.config.retry_after_s:g} s: {failed[1]}'
+            if failed:
+                wait_s = self._retry_wait_s(failed)
+                if time.monotonic() - failed[0] < wait_s:
+                    if failed[3]:
+                        return f'not in the source (retry in {wait_s:g} s)'
+                    return f'failed, retry in {wait_s:g} s: {failed[1]}'
             future = self._pending.get(key)
             if future is None and not self._closed:
                 future = self._executor.submit(self._load, key)
@@ -280,15 +288,11 @@ class SatelliteTileService:
         """Worker: fetch one source tile into memory (exceptions travel in the future)."""
         try:
             tile = self.source.fetch(*key)
-        except TileNotFound:
-            with self._lock:
-                self._missing.add(key)
-                self._pending.pop(key, None)
+        except TileNotFound as err:
+            self._record_failure(key, str(err), missing=True)
             raise
         except Exception as err:  # any source fault: remember, warn (rate-limited), retry later
-            with self._lock:
-                self._failed[key] = (time.monotonic(), str(err))
-                self._pending.pop(key, None)
+            self._record_failure(key, str(err), missing=False)
             self._warn.warn('fetch', 'tile %s from %s failed: %s', key, self.source.name, err)
             raise
         with self._lock:
@@ -298,6 +302,22 @@ class SatelliteTileService:
             self._failed.pop(key, None)
             self._pending.pop(key, None)
         return tile
+
+    def _record_failure(self, key: tuple, reason: str, missing: bool) -> None:
+        with self._lock:
+            previous = self._failed.get(key)
+            count = previous[2] + 1 if previous and previous[3] == missing else 1
+            self._failed.pop(key, None)  # re-insert: the dict stays in failure order
+            self._failed[key] = (time.monotonic(), reason, count, missing)
+            while len(self._failed) > _MAX_FAILED:
+                del self._failed[next(iter(self._failed))]
+            self._pending.pop(key, None)
+
+    def _retry_wait_s(self, failed: tuple[float, str, int, bool]) -> float:
+        """Back-off: the base wait doubled per failure in a row, at most ``retry_max_s``."""
+        c = self.config
+        base = c.missing_retry_s if failed[3] else c.retry_after_s
+        return min(c.retry_max_s, base * 2.0 ** min(failed[2] - 1, 30))
 
 
 def _outcome(future: cf.Future) -> np.ndarray | str:
