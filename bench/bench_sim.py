@@ -1,6 +1,7 @@
 """Benchmark the simulator on this CPU -> ``bench/results/sim.json``.
 
-Ground frame render time (96 x 320 px, with photometric jitter, along a real drive), aerial render
+Ground frame render time (96 x 320 px default camera, and the 'wide' 480 x 640 px and distorted
+'tele' 256 x 512 px presets, with photometric jitter, along a real drive), aerial render
 time (256 px at zoom 19 and at the CVIS-like 0.285 m/px), world build time, and the raw-GNSS error
 statistics of the default error model over a long run (compare seed 004: mean 4.60 m, p99 20.2 m).
 
@@ -17,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from cvseq_localizer.geo import GeoImage
+from cvseq_localizer.sim.camera import CAMERAS
 from cvseq_localizer.sim.gnss_model import GnssErrorConfig, error_stats, horizontal_errors
-from cvseq_localizer.sim.scenario import SimConfig, simulate_drive
+from cvseq_localizer.sim.ground import GroundRenderer
+from cvseq_localizer.sim.scenario import Scenario, SimConfig, simulate_drive
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'sim.json'
 
@@ -32,11 +35,29 @@ def _median_ms(fn, n: int) -> float:
     return float(np.median(times))
 
 
+def _preset_ms(scenario: Scenario, name: str, n: int) -> dict[str, float | int]:
+    """Median render time of preset camera ``name`` over the first ``n`` poses of the drive."""
+    cam = CAMERAS[name]
+    renderer = GroundRenderer(scenario.world, cam)
+    p = scenario.camera_poses
+
+    def frame(i: int) -> None:
+        renderer.render(p.xy_enu_m[i], float(p.yaw_rad[i]), np.random.default_rng(i))
+
+    frame(0)  # warm-up
+    return {
+        f'ground_render_{name}_ms': round(_median_ms(frame, min(n, len(scenario))), 3),
+        f'ground_{name}_width_px': cam.width_px,
+        f'ground_{name}_height_px': cam.height_px,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--frames', type=int, default=300, help='ground frames to time')
     parser.add_argument('--gnss-hours', type=float, default=100.0, help='simulated GNSS hours')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--preset-frames', type=int, default=60, help='frames per camera preset')
     args = parser.parse_args()
 
     config = SimConfig(duration_s=args.frames / 10.0)
@@ -61,6 +82,8 @@ def main() -> None:
         'ground_render_ms': round(ground_ms, 3),
         'ground_width_px': config.camera.width_px,
         'ground_height_px': config.camera.height_px,
+        **_preset_ms(scenario, 'wide', args.preset_frames),
+        **_preset_ms(scenario, 'tele', args.preset_frames),
         'aerial_render_ms': round(aerial_ms, 3),
         'aerial_render_cvis_ms': round(aerial_cvis_ms, 3),
         'aerial_px': 256,

@@ -10,8 +10,10 @@ The camera sits ``height_m`` above the ground at the body origin and is pitched 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+import cv2
 import numpy as np
 
 from cvseq_localizer.geo.camera import CameraModel, CameraMount
@@ -106,3 +108,65 @@ class PinholeCamera:
             'pitch_rad': self.pitch_rad,
             'pixel_convention': 'corner-based: pixel [r, c] centre at (c + 0.5, r + 0.5)',
         }
+
+
+def as_camera_model(camera: CameraModel | PinholeCamera) -> CameraModel:
+    """The core camera for either camera type (a ``PinholeCamera`` via ``to_model()``)."""
+    if isinstance(camera, PinholeCamera):
+        return camera.to_model()
+    if not isinstance(camera, CameraModel):
+        raise TypeError(f'expected a CameraModel or PinholeCamera, got {type(camera).__name__}')
+    return camera
+
+
+def _presets() -> dict[str, CameraModel]:
+    wide = CameraModel.from_hfov(640, 480, 120.0, CameraMount(z_m=1.4, pitch_rad=math.radians(5)))
+    tele_mount = CameraMount(x_m=0.8, z_m=2.0, pitch_rad=math.radians(6))
+    tele = replace(
+        CameraModel.from_hfov(512, 256, 60.0, tele_mount),
+        distortion_model='plumb_bob',
+        distortion=(-0.12, 0.04, 0.0005, -0.0003, 0.0),  # mild barrel, a little decentring
+    )
+    return {'default': PinholeCamera().to_model(), 'wide': wide, 'tele': tele}
+
+
+# Named cameras for the simulator (``cvseq-sim --camera NAME``): 'default' is the historical
+# 96 x 320 px, 90 deg camera 1.65 m high; 'wide' a 120 deg 640 x 480 px camera 1.4 m high pitched
+# 5 deg down; 'tele' a 60 deg 256 x 512 px (H x W) camera 2.0 m high, 0.8 m forward of base_link,
+# pitched 6 deg down, with mild plumb_bob distortion.
+CAMERAS: dict[str, CameraModel] = _presets()
+
+
+def camera_info_dict(camera: CameraModel) -> dict[str, Any]:
+    """The fields of ``sensor_msgs/CameraInfo`` for ``camera`` as plain numbers.
+
+    ``K`` (9), ``R`` (9, identity: monocular) and ``P`` (12, ``[K | 0]``: the simulator's images
+    are not rectified, the distortion is in ``D``), row-major; ``d`` as OpenCV's plumb_bob
+    ``(k1, k2, p1, p2, k3)`` or empty for an ideal pinhole (``distortion_model`` 'plumb_bob' then,
+    with zeros, as ROS drivers publish it).
+    """
+    k = camera.K
+    p = np.concatenate([k, np.zeros((3, 1))], axis=1)
+    return {
+        'height': int(camera.height_px),
+        'width': int(camera.width_px),
+        'distortion_model': 'plumb_bob',
+        'd': [float(x) for x in camera.D],
+        'k': [float(x) for x in k.ravel()],
+        'r': [float(x) for x in np.eye(3).ravel()],
+        'p': [float(x) for x in p.ravel()],
+    }
+
+
+def mount_transform(camera: CameraModel) -> tuple[np.ndarray, np.ndarray]:
+    """``base_link -> camera_optical`` as ``(translation (3,) m, quaternion (4,) x y z w)``.
+
+    The rotation takes optical-frame vectors into ``base_link`` (tf2's parent <- child convention);
+    the quaternion comes from OpenCV's Rodrigues vector.
+    """
+    rvec, _ = cv2.Rodrigues(camera.mount.r_body_optical())
+    rvec = rvec.ravel()
+    angle = float(np.linalg.norm(rvec))
+    axis = rvec / angle if angle > 1e-12 else np.array([1.0, 0.0, 0.0])
+    quat = np.array([*(axis * math.sin(angle / 2)), math.cos(angle / 2)])
+    return camera.mount.t_body_m.copy(), quat

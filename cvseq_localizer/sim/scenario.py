@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cvseq_localizer.sim.camera import PinholeCamera
+from cvseq_localizer.geo.camera import CameraModel
+from cvseq_localizer.sim.camera import CAMERAS, PinholeCamera
 from cvseq_localizer.sim.drive import DriveConfig, DrivePlan, Trajectory, plan_drive
 from cvseq_localizer.sim.gnss_model import GnssErrorConfig, GnssSimulation, simulate_gnss
 from cvseq_localizer.sim.ground import GroundRenderer
@@ -22,7 +23,7 @@ class SimConfig:
     """Everything that defines a simulated drive (together with a seed)."""
 
     world: WorldConfig = field(default_factory=WorldConfig)
-    camera: PinholeCamera = field(default_factory=PinholeCamera)
+    camera: CameraModel | PinholeCamera = field(default_factory=lambda: CAMERAS['default'])
     drive: DriveConfig = field(default_factory=DriveConfig)
     gnss: GnssErrorConfig = field(default_factory=GnssErrorConfig)
     duration_s: float = 60.0  # length of the drive

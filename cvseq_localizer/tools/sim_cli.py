@@ -2,7 +2,7 @@
 
 Example::
 
-    cvseq-sim --out .cache/sim/run0 --seed 0 --duration 60 --storage mcap
+    cvseq-sim --out .cache/sim/run0 --seed 0 --duration 60 --storage mcap [--camera wide]
 """
 
 from __future__ import annotations
@@ -17,16 +17,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from cvseq_localizer.geo.camera import CameraModel
 from cvseq_localizer.ros.conversions import (
     estimate_to_odometry,
     gnss_to_navsatfix,
     rgb_to_image_msg,
 )
 from cvseq_localizer.sim.aerial import write_tile_pyramid
+from cvseq_localizer.sim.camera import CAMERAS, as_camera_model
 from cvseq_localizer.sim.gnss_model import error_stats
 from cvseq_localizer.sim.scenario import Scenario, SimConfig, simulate_drive
 from cvseq_localizer.tiles.mbtiles import MBTilesWriter
 from cvseq_localizer.tools.bagio import BagWriter
+from cvseq_localizer.tools.sim_camera_msgs import camera_info_msg, tf_static_msg
 from cvseq_localizer.types import COVARIANCE_TYPE_KNOWN, Estimate, GnssFix
 
 log = logging.getLogger(__name__)
@@ -36,8 +39,10 @@ TOPICS = {
     'gnss': '/gnss/fix',
     'gt_odometry': '/ground_truth/odometry',
     'gt_fix': '/ground_truth/fix',
+    'camera_info': '/camera/camera_info',
+    'tf_static': '/tf_static',
 }
-FRAMES = {'camera': 'camera', 'gnss': 'gnss', 'map': 'map', 'base_link': 'base_link'}
+FRAMES = {'camera': 'camera_optical', 'gnss': 'gnss', 'map': 'map', 'base_link': 'base_link'}
 BAG_DIR, TILES_FILE, SCENARIO_FILE = 'bag', 'tiles.mbtiles', 'scenario.json'
 
 
@@ -69,6 +74,10 @@ def _write_bag(scenario: Scenario, path: Path, storage: str, progress: bool) -> 
         pending = [(f.stamp_ns, TOPICS['gnss'], gnss_to_navsatfix(f, FRAMES['gnss'], types))
                    for f in scenario.gnss.fixes]  # fmt: skip
         pending += _truth_messages(scenario, types)
+        camera = as_camera_model(scenario.config.camera)
+        tf = tf_static_msg(camera, scenario.config.start_ns, FRAMES['base_link'],
+                           FRAMES['camera'], types)  # fmt: skip
+        pending.append((scenario.config.start_ns, TOPICS['tf_static'], tf))
         pending.sort(key=lambda m: m[0])
         frames = tqdm(scenario.frames(), total=len(scenario), desc='frames', disable=not progress)
         j = 0
@@ -81,6 +90,9 @@ def _write_bag(scenario: Scenario, path: Path, storage: str, progress: bool) -> 
                 TOPICS['image'], stamp, rgb_to_image_msg(rgb, stamp, FRAMES['camera'], types)
             )
             counts[TOPICS['image']] += 1
+            info = camera_info_msg(camera, stamp, FRAMES['camera'], types)
+            bag.write(TOPICS['camera_info'], stamp, info)
+            counts[TOPICS['camera_info']] += 1
         for stamp, topic, msg in pending[j:]:
             bag.write(topic, stamp, msg)
             counts[topic] += 1
@@ -107,7 +119,7 @@ def _description(scenario: Scenario, seed: int, storage: str, counts, n_tiles: i
         'topics': TOPICS,
         'frames': FRAMES,
         'message_counts': counts,
-        'camera': scenario.config.camera.intrinsics_dict(),
+        'camera': as_camera_model(cfg.camera).to_dict(),
         'camera_rate_hz': cfg.camera_rate_hz,
         'gnss_rate_hz': cfg.gnss_rate_hz,
         'world': {
@@ -158,11 +170,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--world-size', type=float, default=400.0, help='world edge, metres')
     parser.add_argument('--zoom', type=int, default=19, help='zoom of the satellite tiles')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    parser.add_argument('--camera', choices=sorted(CAMERAS), default='default', help='preset')
+    parser.add_argument(
+        '--camera-json', type=Path, help='CameraModel.to_dict() JSON (overrides --camera)'
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     base = SimConfig()
+    if args.camera_json is not None:
+        try:
+            camera = CameraModel.from_dict(json.loads(args.camera_json.read_text()))
+        except (OSError, ValueError) as exc:
+            parser.error(f'--camera-json {args.camera_json}: {exc}')
+    else:
+        camera = CAMERAS[args.camera]
     config = replace(
         base,
+        camera=camera,
         duration_s=args.duration,
         tile_zoom=args.zoom,
         world=replace(base.world, size_m=args.world_size),

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from mcap.reader import make_reader
 
-from cvseq_localizer.geo import tile_index
+from cvseq_localizer.geo import CameraModel, tile_index
 from cvseq_localizer.ros.conversions import image_msg_to_rgb, navsatfix_to_gnss
+from cvseq_localizer.sim.camera import CAMERAS
 from cvseq_localizer.sim.gnss_model import GnssErrorConfig
 from cvseq_localizer.sim.scenario import SimConfig, simulate_drive
 from cvseq_localizer.sim.world import WorldConfig
@@ -58,6 +59,7 @@ def _expected_counts():
     n_truth = len(np.union1d(sc.camera_poses.stamp_ns, sc.gnss_poses.stamp_ns))
     counts = {TOPICS['image']: len(sc), TOPICS['gnss']: len(sc.gnss.fixes)}
     counts.update({TOPICS['gt_odometry']: n_truth, TOPICS['gt_fix']: n_truth})
+    counts.update({TOPICS['camera_info']: len(sc), TOPICS['tf_static']: 1})
     return sc, counts
 
 
@@ -99,7 +101,7 @@ def test_tiles_and_description(written):
     _, out, desc = written
     assert desc['datum'] == {'lat_deg': 49.011, 'lon_deg': 8.417, 'alt_m': 115.0}
     assert desc['seed'] == SEED and desc['tile_zoom'] == 19
-    assert desc['camera']['width_px'] == 320 and desc['camera']['fx_px'] == pytest.approx(160.0)
+    assert desc['camera']['width_px'] == 320 and desc['camera']['fx'] == pytest.approx(160.0)
     with MBTilesSource(out / desc['tiles']) as source:
         lat, lon = desc['datum']['lat_deg'], desc['datum']['lon_deg']
         x, y, z = tile_index(lat, lon, desc['tile_zoom'])
@@ -133,3 +135,35 @@ def test_command_line(tmp_path, capsys):
     assert desc['message_counts'][TOPICS['image']] == 10 and desc['storage'] == 'mcap'
     with pytest.raises(FileExistsError):
         main(['--out', str(out), '--duration', '1', '--world-size', '120', '--quiet'])
+
+
+def test_camera_preset_goes_into_the_bag_and_the_description(tmp_path):
+    out = tmp_path / 'tele'
+    argv = ['--out', str(out), '--duration', '0.2', '--world-size', '120', '--quiet']
+    assert main([*argv, '--camera', 'tele']) == 0
+    desc = json.loads((out / 'scenario.json').read_text())
+    cam = CameraModel.from_dict(desc['camera'])
+    assert cam == CAMERAS['tele']
+    topics = [TOPICS['image'], TOPICS['camera_info'], TOPICS['tf_static']]
+    msgs = list(read_messages(out / desc['bag'], topics))
+    images = [m for m in msgs if m.topic == TOPICS['image']]
+    infos = [m for m in msgs if m.topic == TOPICS['camera_info']]
+    assert [m.stamp_ns for m in infos] == [m.stamp_ns for m in images] and len(images) == 2
+    info = infos[0].msg
+    assert (info.width, info.height) == (512, 256) == (images[0].msg.width, images[0].msg.height)
+    assert info.header.frame_id == images[0].msg.header.frame_id == 'camera_optical'
+    assert info.distortion_model == 'plumb_bob'
+    np.testing.assert_allclose(np.reshape(info.k, (3, 3)), cam.K)
+    np.testing.assert_allclose(info.d, cam.D)
+    (tf,) = [m.msg for m in msgs if m.topic == TOPICS['tf_static']]
+    (t,) = tf.transforms
+    assert (t.header.frame_id, t.child_frame_id) == ('base_link', 'camera_optical')
+    v = t.transform.translation
+    np.testing.assert_allclose([v.x, v.y, v.z], [0.8, 0.0, 2.0])
+
+
+def test_camera_json_is_validated(tmp_path):
+    bad = tmp_path / 'cam.json'
+    bad.write_text(json.dumps({**CAMERAS['wide'].to_dict(), 'fx': -1.0}))
+    with pytest.raises(SystemExit):
+        main(['--out', str(tmp_path / 'x'), '--camera-json', str(bad), '--quiet'])
