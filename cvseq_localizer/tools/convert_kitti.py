@@ -100,6 +100,11 @@ def read_kitti(drive_dir: str | Path, options: KittiOptions) -> tuple[Drive, np.
         'gnss': f'OXTS reference + project GNSS error model (default profile), seed '
         f'{options.gnss_seed}, {options.gnss_rate_hz} Hz',
         'ground_truth': 'OXTS RT3003 RTK/INS solution',
+        'selection': {
+            'start_s': options.start_s,
+            'end_s': options.end_s,
+            'stride': options.stride,
+        },  # fmt: skip
     }
     drive = Drive(
         f'kitti:{drive_dir.name}', camera, kd.timestamps_ns,

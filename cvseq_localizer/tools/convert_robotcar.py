@@ -139,6 +139,11 @@ def read_robotcar(run_dir: str | Path, options: RobotCarOptions) -> tuple[Drive,
         'ins_height_m': options.ins_height_m,
         'gnss': 'raw GPS receiver (gps/gps.csv) with its reported sigmas',
         'ground_truth': 'NovAtel INS solution (gps/ins.csv), NED converted to ENU',
+        'selection': {
+            'start_s': options.start_s,
+            'end_s': options.end_s,
+            'stride': options.stride,
+        },  # fmt: skip
     }
     return Drive(f'robotcar:{run.name}', camera, stamps_ns, load, truth, gnss, notes), frames
 

@@ -1,6 +1,5 @@
 """cvseq-convert kitti on a 4-frame fixture drive in the real KITTI raw layout."""
 
-import csv
 import json
 
 import numpy as np
@@ -12,9 +11,12 @@ from convert_testkit import (
     straight_drive,
     write_kitti_raw,
 )
+from rosbags.interfaces import QosDurability
+from rosbags.rosbag2 import Reader
 
 from cvseq_localizer.data.kitti_calib import KITTI_IMU_HEIGHT_M, kitti_camera
 from cvseq_localizer.ros.conversions import image_msg_to_rgb, quaternion_to_yaw, stamp_to_ns
+from cvseq_localizer.tiles.prefill import read_route
 from cvseq_localizer.tools.convert import main
 from cvseq_localizer.tools.convert_bag import quaternion_xyzw
 
@@ -81,10 +83,16 @@ def test_camera_info_and_tf_match_the_camera_model(kitti):
     np.testing.assert_allclose([t.x, t.y, t.z], cam.mount.t_body_m)
     q = tf.transform.rotation
     np.testing.assert_allclose([q.x, q.y, q.z, q.w], quaternion_xyzw(cam.mount.r_body_optical()))
+    with Reader(bag) as reader:
+        qos = {c.topic: c.ext.offered_qos_profiles for c in reader.connections}
+    assert qos['/tf_static'][0].durability == QosDurability.TRANSIENT_LOCAL
+    higher = kitti_camera(drive.parent, imu_height_m=KITTI_IMU_HEIGHT_M + 0.5)
+    assert higher.mount.z_m == pytest.approx(cam.mount.z_m + 0.5)
     side = json.loads((bag / 'camera.json').read_text())
     assert side['fx'] == pytest.approx(cam.fx)
-    with open(bag / 'route.csv') as fh:
-        assert len(list(csv.DictReader(fh))) == N
+    route = read_route(bag / 'route.csv')  # what `cvseq-tiles prefill --route` reads
+    fixes = msgs['/ground_truth/fix']
+    np.testing.assert_allclose(route, [[m.msg.latitude, m.msg.longitude] for m in fixes])
 
 
 def test_output_is_deterministic_and_sqlite3_on_request(kitti, tmp_path):

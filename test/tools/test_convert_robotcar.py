@@ -15,6 +15,7 @@ from convert_testkit import (
 
 from cvseq_localizer.data.robotcar import ROBOTCAR_INS_HEIGHT_M, ned_to_enu, robotcar_camera
 from cvseq_localizer.ros.conversions import image_msg_to_rgb, quaternion_to_yaw, stamp_to_ns
+from cvseq_localizer.tiles.prefill import read_route
 from cvseq_localizer.tools.convert import main
 
 N = 5
@@ -148,3 +149,9 @@ def test_converted_bag_replays_and_evaluates(robotcar, tmp_path):
     _, _, bag = robotcar
     assert replay_and_evaluate(bag, tmp_path) == (0, 0)
     assert 'raw GNSS' in (tmp_path / 'eval' / 'report.md').read_text()
+
+
+def test_gps_csv_works_as_a_prefill_route(robotcar):
+    _, run, _ = robotcar
+    route = read_route(run / 'gps' / 'gps.csv')
+    assert route.shape == (len((run / 'gps' / 'gps.csv').read_text().splitlines()) - 1, 2)
