@@ -25,6 +25,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument('--start', type=float, default=None, help='seconds after the first frame')
     p.add_argument('--end', type=float, default=None, help='seconds after the first frame')
     p.add_argument('--stride', type=int, default=1, help='keep every N-th camera frame')
+    p.add_argument(
+        '--compress',
+        choices=['none', 'jpeg', 'png'],
+        default='none',
+        help='store images as CompressedImage on /camera/image_raw/compressed',
+    )
+    p.add_argument('--jpeg-quality', type=int, default=90, help='with --compress jpeg')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
 
 
@@ -62,13 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> dict[str, int]:
     """Convert as the parsed ``args`` say; returns message counts per topic."""
+    from cvseq_localizer.tools.convert_bag import ImageOutput
+
     progress = not args.quiet
+    images = ImageOutput(args.compress, args.jpeg_quality)
     if args.dataset == 'kitti':
         from cvseq_localizer.tools.convert_kitti import KittiOptions, convert_kitti
 
         opts = KittiOptions(args.start, args.end, args.stride, args.gnss_rate, args.gnss_seed,
                             args.imu_height, args.calib_dir)  # fmt: skip
-        return convert_kitti(args.drive, args.out, opts, args.storage, progress)
+        return convert_kitti(args.drive, args.out, opts, args.storage, progress, images)
     from cvseq_localizer.tools.convert_robotcar import RobotCarOptions, convert_robotcar
 
     models = args.models_dir or (args.sdk / 'models' if args.sdk else None)
@@ -76,7 +86,7 @@ def run(args: argparse.Namespace) -> dict[str, int]:
     if models is None or extrinsics is None:
         raise ValueError('give --sdk (or both --models-dir and --extrinsics-dir)')
     opts = RobotCarOptions(models, extrinsics, args.start, args.end, args.stride, args.ins_height)
-    return convert_robotcar(args.run, args.out, opts, args.storage, progress)
+    return convert_robotcar(args.run, args.out, opts, args.storage, progress, images)
 
 
 def main(argv: list[str] | None = None) -> int:

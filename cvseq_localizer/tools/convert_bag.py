@@ -4,7 +4,8 @@ A converted bag holds (frames: ``base_link`` on the ground under the dataset's r
 sensor, x forward, y left, z up; ``camera`` = the camera's optical frame, x right, y down,
 z forward; ``map`` = ENU at the first ground-truth fix)::
 
-    /camera/image_raw        sensor_msgs/Image rgb8, frame camera
+    /camera/image_raw        sensor_msgs/Image rgb8, frame camera (with --compress jpeg|png:
+                             /camera/image_raw/compressed, sensor_msgs/CompressedImage)
     /camera/camera_info      sensor_msgs/CameraInfo (one per image; plumb_bob, zeros if rectified)
     /tf_static               tf2_msgs/TFMessage base_link -> camera (transient local, once)
     /gnss/fix                sensor_msgs/NavSatFix, frame gnss: the GNSS the node consumes
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from rosbags.interfaces import (
     Qos,
@@ -71,6 +73,8 @@ MSGTYPES = {
     'gt_fix': 'sensor_msgs/msg/NavSatFix',
     'gt_odometry': 'nav_msgs/msg/Odometry',
 }
+COMPRESSED_TOPIC = '/camera/image_raw/compressed'  # the node's convention: name ends /compressed
+COMPRESSIONS = ('none', 'jpeg', 'png')
 FRAMES = {'camera': 'camera', 'gnss': 'gnss', 'map': 'map', 'base_link': 'base_link'}
 _ZERO = QosTime(0, 0)
 LATCHED_QOS = Qos(QosHistory.KEEP_LAST, 1, QosReliability.RELIABLE, QosDurability.TRANSIENT_LOCAL,
@@ -276,8 +280,50 @@ def truth_messages(truth: Truth, types) -> list[tuple[int, str, Any]]:
     return out
 
 
-def _write_all(bag: ConvertWriter, drive: Drive, frames: Iterable[int], counts: dict) -> None:
+def topics_for(compress: str) -> dict[str, tuple[str, str]]:
+    """``{key: (topic, msgtype)}`` of a bag whose images are ``compress`` ('none': rgb8)."""
+    if compress not in COMPRESSIONS:
+        raise ValueError(f'compression {compress!r} is not one of {COMPRESSIONS}')
+    out = {key: (TOPICS[key], MSGTYPES[key]) for key in TOPICS}
+    if compress != 'none':
+        out['image'] = (COMPRESSED_TOPIC, 'sensor_msgs/msg/CompressedImage')
+    return out
+
+
+def compressed_image_msg(rgb: np.ndarray, stamp_ns: int, fmt: str, quality: int, types) -> Any:
+    """``sensor_msgs/CompressedImage`` (image_transport's ``format`` string) of an RGB image."""
+    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    if fmt == 'jpeg':
+        ok, buf = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    else:
+        ok, buf = cv2.imencode('.png', bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise ValueError(f'OpenCV could not encode a {rgb.shape} image as {fmt}')
+    return types.CompressedImage(
+        header=make_header(stamp_ns, FRAMES['camera'], types),
+        format=f'rgb8; {fmt} compressed bgr8',
+        data=types.u8(buf.tobytes()),
+    )
+
+
+@dataclass(frozen=True)
+class ImageOutput:
+    """How camera frames are stored: ``compress`` 'none' (rgb8 Image), 'jpeg' or 'png'."""
+
+    compress: str = 'none'
+    jpeg_quality: int = 90
+
+    def message(self, rgb: np.ndarray, stamp_ns: int, types) -> Any:
+        if self.compress == 'none':
+            return rgb_to_image_msg(rgb, stamp_ns, FRAMES['camera'], types)
+        return compressed_image_msg(rgb, stamp_ns, self.compress, self.jpeg_quality, types)
+
+
+def _write_all(
+    bag: ConvertWriter, drive: Drive, frames: Iterable[int], counts: dict, images: ImageOutput
+) -> None:
     types = bag.types
+    image_topic = topics_for(images.compress)['image'][0]
     pending = [(f.stamp_ns, TOPICS['gnss'], gnss_to_navsatfix(f, FRAMES['gnss'], types))
                for f in drive.gnss]  # fmt: skip
     pending += truth_messages(drive.truth, types)
@@ -289,10 +335,9 @@ def _write_all(bag: ConvertWriter, drive: Drive, frames: Iterable[int], counts: 
             bag.write(pending[j][1], pending[j][0], pending[j][2])
             counts[pending[j][1]] += 1
             j += 1
-        image = rgb_to_image_msg(drive.load_image(k), stamp, FRAMES['camera'], types)
-        bag.write(TOPICS['image'], stamp, image)
+        bag.write(image_topic, stamp, images.message(drive.load_image(k), stamp, types))
         bag.write(TOPICS['camera_info'], stamp, camera_info_msg(drive.camera, stamp, bag))
-        counts[TOPICS['image']] += 1
+        counts[image_topic] += 1
         counts[TOPICS['camera_info']] += 1
     for stamp, topic, msg in pending[j:]:
         bag.write(topic, stamp, msg)
@@ -300,7 +345,12 @@ def _write_all(bag: ConvertWriter, drive: Drive, frames: Iterable[int], counts: 
 
 
 def write_drive(
-    drive: Drive, out: str | Path, frames: np.ndarray, storage: str = 'mcap', progress: bool = True
+    drive: Drive,
+    out: str | Path,
+    frames: np.ndarray,
+    storage: str = 'mcap',
+    progress: bool = True,
+    images: ImageOutput | None = None,
 ) -> dict[str, int]:
     """Write the bag ``out`` (+ its side files) from ``drive``'s camera ``frames`` (indices).
 
@@ -309,25 +359,28 @@ def write_drive(
     Raises:
         FileExistsError: ``out`` exists.
     """
-    out = Path(out)
-    counts = dict.fromkeys(TOPICS.values(), 0)
+    out, images = Path(out), images or ImageOutput()
+    topics = topics_for(images.compress)
+    counts = {topic: 0 for topic, _ in topics.values()}
     first = min(int(drive.image_stamps_ns[frames[0]]), int(drive.truth.stamp_ns[0]))
     with ConvertWriter(out, storage=storage) as bag:
-        for key, msgtype in MSGTYPES.items():
-            bag.declare(TOPICS[key], msgtype, latched=key == 'tf_static')
+        for key, (topic, msgtype) in topics.items():
+            bag.declare(topic, msgtype, latched=key == 'tf_static')
         bag.write(TOPICS['tf_static'], first, tf_static_msg(drive.camera, first, bag))
         counts[TOPICS['tf_static']] = 1
         bar = tqdm(frames.tolist(), desc='frames', unit='frame', disable=not progress)
-        _write_all(bag, drive, bar, counts)
-    _write_side_files(drive, out, storage, counts, len(frames))
+        _write_all(bag, drive, bar, counts, images)
+    _write_side_files(drive, out, storage, counts, len(frames), topics)
     return counts
 
 
-def _write_side_files(drive: Drive, out: Path, storage: str, counts: dict, n: int) -> None:
+def _write_side_files(drive: Drive, out: Path, storage: str, counts: dict, n: int,
+                      topics: dict) -> None:  # fmt: skip
     (out / 'camera.json').write_text(json.dumps(drive.camera.to_dict(), indent=2) + '\n')
     route = ['lat,lon'] + [f'{a:.9f},{b:.9f}' for a, b in zip(drive.truth.lat_deg,
                                                               drive.truth.lon_deg)]  # fmt: skip
     (out / 'route.csv').write_text('\n'.join(route) + '\n')
-    meta = {'source': drive.source, 'storage': storage, 'frames': n, 'topics': TOPICS,
+    meta = {'source': drive.source, 'storage': storage, 'frames': n,
+            'topics': {key: topic for key, (topic, _) in topics.items()},
             'frame_ids': FRAMES, 'message_counts': counts, **drive.notes}  # fmt: skip
     (out / 'convert.json').write_text(json.dumps(meta, indent=2, default=str) + '\n')

@@ -21,6 +21,7 @@ from cvseq_localizer.data.kitti_calib import KITTI_IMU_HEIGHT_M, kitti_camera
 from cvseq_localizer.data.oxts import read_timestamps_ns
 from cvseq_localizer.tools.convert_bag import (
     Drive,
+    ImageOutput,
     Truth,
     select_frames,
     simulated_gnss,
@@ -129,7 +130,8 @@ def convert_kitti(
     options: KittiOptions | None = None,
     storage: str = 'mcap',
     progress: bool = True,
+    images: ImageOutput | None = None,
 ) -> dict[str, int]:
     """Convert one KITTI raw drive to the bag ``out``; returns message counts per topic."""
     drive, frames = read_kitti(drive_dir, options or KittiOptions())
-    return write_drive(drive, out, frames, storage, progress)
+    return write_drive(drive, out, frames, storage, progress, images)

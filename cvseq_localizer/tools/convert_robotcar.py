@@ -31,6 +31,7 @@ from cvseq_localizer.data.robotcar import (
 )
 from cvseq_localizer.tools.convert_bag import (
     Drive,
+    ImageOutput,
     Truth,
     select_frames,
     sigma_fix,
@@ -154,7 +155,8 @@ def convert_robotcar(
     options: RobotCarOptions,
     storage: str = 'mcap',
     progress: bool = True,
+    images: ImageOutput | None = None,
 ) -> dict[str, int]:
     """Convert one RobotCar run to the bag ``out``; returns message counts per topic."""
     drive, frames = read_robotcar(run_dir, options)
-    return write_drive(drive, out, frames, storage, progress)
+    return write_drive(drive, out, frames, storage, progress, images)

@@ -26,11 +26,14 @@ def messages_by_topic(bag: Path) -> dict[str, list]:
     return dict(out)
 
 
-def replay_and_evaluate(bag: Path, out: Path) -> tuple[int, int]:
+def replay_and_evaluate(
+    bag: Path, out: Path, image_topic: str = '/camera/image_raw'
+) -> tuple[int, int]:
     """Run ``cvseq-replay`` and ``cvseq-evaluate`` (GNSS only, no tiles) through their entry
     points; returns their exit codes."""
     from cvseq_localizer.tools import evaluate, replay
 
-    code_replay = replay.main([str(bag), '--out', str(out / 'replay'), '--gnss-only'])
-    code_eval = evaluate.main([str(bag), '--out', str(out / 'eval'), '--gnss-only'])
+    args = ['--gnss-only', '--image-topic', image_topic]
+    code_replay = replay.main([str(bag), '--out', str(out / 'replay'), *args])
+    code_eval = evaluate.main([str(bag), '--out', str(out / 'eval'), *args])
     return code_replay, code_eval

@@ -154,5 +154,6 @@ def test_malformed_calibration_is_named(kitti, tmp_path, capsys):
 def test_converted_bag_replays_and_evaluates(kitti, tmp_path):
     _, bag = kitti
     assert replay_and_evaluate(bag, tmp_path) == (0, 0)
+    assert len((tmp_path / 'replay' / 'poses.csv').read_text().splitlines()) == 1 + N
     report = (tmp_path / 'eval' / 'report.md').read_text()
     assert 'raw GNSS' in report and 'filter: GNSS only' in report

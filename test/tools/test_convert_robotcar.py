@@ -14,7 +14,12 @@ from convert_testkit import (
 )
 
 from cvseq_localizer.data.robotcar import ROBOTCAR_INS_HEIGHT_M, ned_to_enu, robotcar_camera
-from cvseq_localizer.ros.conversions import image_msg_to_rgb, quaternion_to_yaw, stamp_to_ns
+from cvseq_localizer.ros.conversions import (
+    compressed_msg_to_rgb,
+    image_msg_to_rgb,
+    quaternion_to_yaw,
+    stamp_to_ns,
+)
 from cvseq_localizer.tiles.prefill import read_route
 from cvseq_localizer.tools.convert import main
 
@@ -149,6 +154,23 @@ def test_converted_bag_replays_and_evaluates(robotcar, tmp_path):
     _, _, bag = robotcar
     assert replay_and_evaluate(bag, tmp_path) == (0, 0)
     assert 'raw GNSS' in (tmp_path / 'eval' / 'report.md').read_text()
+
+
+def test_compressed_images_decode_to_the_same_pixels_and_replay(robotcar, tmp_path):
+    root, run, bag = robotcar
+    out = tmp_path / 'png'
+    assert convert(run, root / 'sdk', out, '--compress', 'png') == 0
+    msgs = messages_by_topic(out)
+    assert '/camera/image_raw' not in msgs
+    packed = msgs['/camera/image_raw/compressed']
+    assert packed[0].msgtype == 'sensor_msgs/msg/CompressedImage'
+    raw = messages_by_topic(bag)['/camera/image_raw']
+    assert [m.stamp_ns for m in packed] == [m.stamp_ns for m in raw]
+    for a, b in zip(packed, raw):
+        np.testing.assert_array_equal(compressed_msg_to_rgb(a.msg), image_msg_to_rgb(b.msg))
+    assert replay_and_evaluate(out, tmp_path, '/camera/image_raw/compressed') == (0, 0)
+    rows = (tmp_path / 'replay' / 'poses.csv').read_text().splitlines()
+    assert len(rows) == 1 + N  # a pose per frame
 
 
 def test_gps_csv_works_as_a_prefill_route(robotcar):
