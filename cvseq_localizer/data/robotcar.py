@@ -38,10 +38,11 @@ INS_COLUMNS = ('timestamp', 'latitude', 'longitude', 'altitude', 'velocity_north
 VO_COLUMNS = ('source_timestamp', 'destination_timestamp', 'x', 'y', 'z', 'roll', 'pitch', 'yaw')
 # x forward, y right, z down (RobotCar vehicle/INS frames, NED attitude) <-> x fwd, y left, z up.
 FRD_TO_FLU = np.diag([1.0, -1.0, -1.0])
-# Height of the INS above the road: not published with the dataset. The default puts the stereo
-# camera (1.19 m above the INS per extrinsics/ins.txt) at 1.59 m, just above the roof of the
-# Nissan LEAF (1.55 m) it is mounted on. Measure or override with --ins-height.
-ROBOTCAR_INS_HEIGHT_M = 0.40
+# Height of the INS above the road: not published with the dataset (an estimate). With the SDK's
+# extrinsics/ins.txt (camera 1.19 m above and 1.71 m ahead of the INS, INS pitched 0.04 rad) it
+# puts the stereo camera 1.58 m above the road, just above the roof of the Nissan LEAF
+# (1.55 m) it is mounted on. Measure it or override with --ins-height.
+ROBOTCAR_INS_HEIGHT_M = 0.45
 
 
 def ned_to_enu(north: np.ndarray, east: np.ndarray, down: np.ndarray) -> np.ndarray:

@@ -32,6 +32,11 @@ def _common(p: argparse.ArgumentParser) -> None:
         help='store images as CompressedImage on /camera/image_raw/compressed',
     )
     p.add_argument('--jpeg-quality', type=int, default=90, help='with --compress jpeg')
+    p.add_argument(
+        '--odom',
+        action='store_true',
+        help='also write /odom (KITTI: OXTS velocities; RobotCar: vo/vo.csv)',
+    )
     p.add_argument('--quiet', action='store_true', help='no progress bar')
 
 
@@ -69,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> dict[str, int]:
     """Convert as the parsed ``args`` say; returns message counts per topic."""
-    from cvseq_localizer.tools.convert_bag import ImageOutput
+    from cvseq_localizer.tools.convert_msgs import ImageOutput
 
     progress = not args.quiet
     images = ImageOutput(args.compress, args.jpeg_quality)
@@ -77,7 +82,7 @@ def run(args: argparse.Namespace) -> dict[str, int]:
         from cvseq_localizer.tools.convert_kitti import KittiOptions, convert_kitti
 
         opts = KittiOptions(args.start, args.end, args.stride, args.gnss_rate, args.gnss_seed,
-                            args.imu_height, args.calib_dir)  # fmt: skip
+                            args.imu_height, args.calib_dir, args.odom)  # fmt: skip
         return convert_kitti(args.drive, args.out, opts, args.storage, progress, images)
     from cvseq_localizer.tools.convert_robotcar import RobotCarOptions, convert_robotcar
 
@@ -85,7 +90,8 @@ def run(args: argparse.Namespace) -> dict[str, int]:
     extrinsics = args.extrinsics_dir or (args.sdk / 'extrinsics' if args.sdk else None)
     if models is None or extrinsics is None:
         raise ValueError('give --sdk (or both --models-dir and --extrinsics-dir)')
-    opts = RobotCarOptions(models, extrinsics, args.start, args.end, args.stride, args.ins_height)
+    opts = RobotCarOptions(models, extrinsics, args.start, args.end, args.stride, args.ins_height,
+                           args.odom)  # fmt: skip
     return convert_robotcar(args.run, args.out, opts, args.storage, progress, images)
 
 

@@ -11,6 +11,7 @@ z forward; ``map`` = ENU at the first ground-truth fix)::
     /gnss/fix                sensor_msgs/NavSatFix, frame gnss: the GNSS the node consumes
     /ground_truth/fix        sensor_msgs/NavSatFix: the reference (RTK/INS) position
     /ground_truth/odometry   nav_msgs/Odometry map -> base_link: reference ENU position + yaw
+    /odom                    nav_msgs/Odometry odom -> base_link (with --odom; noise-free)
 
 Beside the data, the bag directory gets ``camera.json`` (the core ``CameraModel``),
 ``route.csv`` (lat, lon of the reference, for ``cvseq-tiles prefill --route``) and
@@ -26,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from rosbags.interfaces import (
     Qos,
@@ -43,11 +43,19 @@ from cvseq_localizer.geo.camera import CameraModel
 from cvseq_localizer.ros.conversions import (
     estimate_to_odometry,
     gnss_to_navsatfix,
-    make_header,
-    rgb_to_image_msg,
 )
 from cvseq_localizer.sim.gnss_model import GnssErrorConfig, simulate_gnss
 from cvseq_localizer.tools.bagio import BagWriter
+from cvseq_localizer.tools.convert_msgs import (
+    FRAMES,
+    TOPICS,
+    ImageOutput,
+    OdomSamples,
+    camera_info_msg,
+    odometry_messages,
+    tf_static_msg,
+    topics_for,
+)
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_DIAGONAL_KNOWN,
     COVARIANCE_TYPE_UNKNOWN,
@@ -57,25 +65,6 @@ from cvseq_localizer.types import (
     GnssFix,
 )
 
-TOPICS = {
-    'image': '/camera/image_raw',
-    'camera_info': '/camera/camera_info',
-    'tf_static': '/tf_static',
-    'gnss': '/gnss/fix',
-    'gt_fix': '/ground_truth/fix',
-    'gt_odometry': '/ground_truth/odometry',
-}
-MSGTYPES = {
-    'image': 'sensor_msgs/msg/Image',
-    'camera_info': 'sensor_msgs/msg/CameraInfo',
-    'tf_static': 'tf2_msgs/msg/TFMessage',
-    'gnss': 'sensor_msgs/msg/NavSatFix',
-    'gt_fix': 'sensor_msgs/msg/NavSatFix',
-    'gt_odometry': 'nav_msgs/msg/Odometry',
-}
-COMPRESSED_TOPIC = '/camera/image_raw/compressed'  # the node's convention: name ends /compressed
-COMPRESSIONS = ('none', 'jpeg', 'png')
-FRAMES = {'camera': 'camera', 'gnss': 'gnss', 'map': 'map', 'base_link': 'base_link'}
 _ZERO = QosTime(0, 0)
 LATCHED_QOS = Qos(QosHistory.KEEP_LAST, 1, QosReliability.RELIABLE, QosDurability.TRANSIENT_LOCAL,
                   _ZERO, _ZERO, QosLiveliness.AUTOMATIC, _ZERO, False)  # fmt: skip
@@ -143,6 +132,7 @@ class Drive:
     truth: Truth
     gnss: list[GnssFix]
     notes: dict[str, Any] = field(default_factory=dict)
+    odom: OdomSamples | None = None  # written as /odom when given
 
 
 def select_frames(
@@ -201,65 +191,6 @@ def sigma_fix(stamp_ns: int, lat: float, lon: float, alt: float, sig_e: float, s
     return GnssFix(int(stamp_ns), float(lat), float(lon), float(alt), cov, kind, STATUS_FIX)
 
 
-def quaternion_xyzw(r: np.ndarray) -> tuple[float, float, float, float]:
-    """Unit quaternion ``(x, y, z, w)`` of a rotation matrix, ``w >= 0``.
-
-    Hand-written (Shepperd's method: the largest of w, x, y, z first, stable for any angle)
-    because scipy is not a dependency.
-    """
-    m = np.asarray(r, np.float64)
-    tr = float(np.trace(m))
-    k = int(np.argmax([tr, m[0, 0], m[1, 1], m[2, 2]]))
-    if k == 0:
-        s = 2.0 * math.sqrt(1.0 + tr)
-        q = (m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1], s * s / 4)
-    else:
-        i, j, n = k - 1, k % 3, (k + 1) % 3
-        s = 2.0 * math.sqrt(max(1.0 + m[i, i] - m[j, j] - m[n, n], 1e-300))
-        v = [0.0, 0.0, 0.0]
-        v[i], v[j], v[n] = s * s / 4, m[j, i] + m[i, j], m[n, i] + m[i, n]
-        q = (*v, m[n, j] - m[j, n])
-    x, y, z, w = (float(c) / s for c in q)
-    sign = -1.0 if w < 0 else 1.0
-    return sign * x, sign * y, sign * z, sign * w
-
-
-def camera_info_msg(cam: CameraModel, stamp_ns: int, bag: ConvertWriter) -> Any:
-    """``sensor_msgs/CameraInfo`` of ``cam`` (``none`` is written as plumb_bob with zeros)."""
-    t = bag.types
-    k = cam.K
-    p = np.concatenate([k, np.zeros((3, 1))], axis=1)
-    roi = bag.msg_class('sensor_msgs/msg/RegionOfInterest')
-    return t.CameraInfo(
-        header=make_header(stamp_ns, FRAMES['camera'], t),
-        height=cam.height_px,
-        width=cam.width_px,
-        distortion_model='plumb_bob',
-        d=np.asarray(cam.D, np.float64),
-        k=k.reshape(9).copy(),
-        r=np.eye(3).reshape(9),
-        p=p.reshape(12),
-        binning_x=0,
-        binning_y=0,
-        roi=roi(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
-    )
-
-
-def tf_static_msg(cam: CameraModel, stamp_ns: int, bag: ConvertWriter) -> Any:
-    """``tf2_msgs/TFMessage`` with ``base_link -> camera`` (optical frame)."""
-    t = bag.types
-    qx, qy, qz, qw = quaternion_xyzw(cam.mount.r_body_optical())
-    x, y, z = (float(v) for v in cam.mount.t_body_m)
-    transform = t.TransformStamped(
-        header=make_header(stamp_ns, FRAMES['base_link'], t),
-        child_frame_id=FRAMES['camera'],
-        transform=t.Transform(
-            translation=t.Vector3(x=x, y=y, z=z), rotation=t.Quaternion(x=qx, y=qy, z=qz, w=qw)
-        ),
-    )
-    return bag.msg_class('tf2_msgs/msg/TFMessage')(transforms=[transform])
-
-
 def truth_messages(truth: Truth, types) -> list[tuple[int, str, Any]]:
     """``/ground_truth/fix`` and ``/ground_truth/odometry`` at every reference epoch."""
     frame = truth.frame()
@@ -280,45 +211,6 @@ def truth_messages(truth: Truth, types) -> list[tuple[int, str, Any]]:
     return out
 
 
-def topics_for(compress: str) -> dict[str, tuple[str, str]]:
-    """``{key: (topic, msgtype)}`` of a bag whose images are ``compress`` ('none': rgb8)."""
-    if compress not in COMPRESSIONS:
-        raise ValueError(f'compression {compress!r} is not one of {COMPRESSIONS}')
-    out = {key: (TOPICS[key], MSGTYPES[key]) for key in TOPICS}
-    if compress != 'none':
-        out['image'] = (COMPRESSED_TOPIC, 'sensor_msgs/msg/CompressedImage')
-    return out
-
-
-def compressed_image_msg(rgb: np.ndarray, stamp_ns: int, fmt: str, quality: int, types) -> Any:
-    """``sensor_msgs/CompressedImage`` (image_transport's ``format`` string) of an RGB image."""
-    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
-    if fmt == 'jpeg':
-        ok, buf = cv2.imencode('.jpg', bgr, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    else:
-        ok, buf = cv2.imencode('.png', bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise ValueError(f'OpenCV could not encode a {rgb.shape} image as {fmt}')
-    return types.CompressedImage(
-        header=make_header(stamp_ns, FRAMES['camera'], types),
-        format=f'rgb8; {fmt} compressed bgr8',
-        data=types.u8(buf.tobytes()),
-    )
-
-
-@dataclass(frozen=True)
-class ImageOutput:
-    """How camera frames are stored: ``compress`` 'none' (rgb8 Image), 'jpeg' or 'png'."""
-
-    compress: str = 'none'
-    jpeg_quality: int = 90
-
-    def message(self, rgb: np.ndarray, stamp_ns: int, types) -> Any:
-        if self.compress == 'none':
-            return rgb_to_image_msg(rgb, stamp_ns, FRAMES['camera'], types)
-        return compressed_image_msg(rgb, stamp_ns, self.compress, self.jpeg_quality, types)
-
-
 def _write_all(
     bag: ConvertWriter, drive: Drive, frames: Iterable[int], counts: dict, images: ImageOutput
 ) -> None:
@@ -327,6 +219,8 @@ def _write_all(
     pending = [(f.stamp_ns, TOPICS['gnss'], gnss_to_navsatfix(f, FRAMES['gnss'], types))
                for f in drive.gnss]  # fmt: skip
     pending += truth_messages(drive.truth, types)
+    if drive.odom is not None:
+        pending += odometry_messages(drive.odom, types)
     pending.sort(key=lambda m: m[0])  # stable: ties keep a fixed order (deterministic bytes)
     j = 0
     for k in frames:
@@ -360,7 +254,7 @@ def write_drive(
         FileExistsError: ``out`` exists.
     """
     out, images = Path(out), images or ImageOutput()
-    topics = topics_for(images.compress)
+    topics = topics_for(images.compress, drive.odom is not None)
     counts = {topic: 0 for topic, _ in topics.values()}
     first = min(int(drive.image_stamps_ns[frames[0]]), int(drive.truth.stamp_ns[0]))
     with ConvertWriter(out, storage=storage) as bag:

@@ -18,10 +18,11 @@ import numpy as np
 from cvseq_localizer.data.images import read_rgb
 from cvseq_localizer.data.kitti import KittiDrive, read_drive
 from cvseq_localizer.data.kitti_calib import KITTI_IMU_HEIGHT_M, kitti_camera
-from cvseq_localizer.data.oxts import read_timestamps_ns
+from cvseq_localizer.data.oxts import OXTS_FIELDS, read_timestamps_ns
 from cvseq_localizer.tools.convert_bag import (
     Drive,
     ImageOutput,
+    OdomSamples,
     Truth,
     select_frames,
     simulated_gnss,
@@ -41,6 +42,7 @@ class KittiOptions:
     gnss_seed: int = 0
     imu_height_m: float = KITTI_IMU_HEIGHT_M
     calib_dir: Path | None = None  # default: the drive's parent (date) folder
+    odom: bool = False  # also write /odom from the OXTS body velocities and yaw rate
 
 
 def _oxts_stamps(drive: KittiDrive) -> np.ndarray:
@@ -68,6 +70,18 @@ def kitti_truth(drive: KittiDrive, stamps_ns: np.ndarray) -> Truth:
     )
 
 
+def kitti_odom(drive: KittiDrive, stamps_ns: np.ndarray) -> OdomSamples:
+    """OXTS ``vf``, ``vl`` (m/s) and ``wu`` (rad/s, about up) as base_link odometry (the IMU
+    frame's axes are base_link's)."""
+    rows = []
+    for frame in drive.frames:  # read_drive validated these files already
+        text = (drive.path / 'oxts' / 'data' / f'{frame}.txt').read_text()
+        values = dict(zip(OXTS_FIELDS, (float(v) for v in text.split())))
+        rows.append((values['vf'], values['vl'], values['wu']))
+    v = np.array(rows, np.float64).reshape(-1, 3)
+    return OdomSamples(np.asarray(stamps_ns, np.int64), v[:, 0], v[:, 1], v[:, 2])
+
+
 def read_kitti(drive_dir: str | Path, options: KittiOptions) -> tuple[Drive, np.ndarray]:
     """``(Drive, selected frame indices)`` of a KITTI raw drive folder.
 
@@ -90,8 +104,9 @@ def read_kitti(drive_dir: str | Path, options: KittiOptions) -> tuple[Drive, np.
         )
     frames = select_frames(kd.timestamps_ns, options.start_s, options.end_s, options.stride)
     lo, hi = int(kd.timestamps_ns[frames[0]]), int(kd.timestamps_ns[frames[-1]])
-    truth = kitti_truth(kd, _oxts_stamps(kd))
-    truth = truth.subset(window(truth.stamp_ns, lo, hi))
+    oxts_ns = _oxts_stamps(kd)
+    keep = window(oxts_ns, lo, hi)
+    truth = kitti_truth(kd, oxts_ns).subset(keep)
     if truth.stamp_ns.size == 0:
         raise ValueError(f'{drive_dir}/oxts: no OXTS packet in the selected time range')
     gnss = simulated_gnss(truth, options.gnss_rate_hz, options.gnss_seed)
@@ -107,9 +122,14 @@ def read_kitti(drive_dir: str | Path, options: KittiOptions) -> tuple[Drive, np.
             'stride': options.stride,
         },  # fmt: skip
     }
+    odom = None
+    if options.odom:
+        full = kitti_odom(kd, oxts_ns)
+        odom = OdomSamples(*(np.asarray(a)[keep] for a in vars(full).values()))
+        notes['odom'] = 'OXTS vf, vl, wu (noise-free), dead-reckoned from the first sample'
     drive = Drive(
         f'kitti:{drive_dir.name}', camera, kd.timestamps_ns,
-        lambda k: _checked_rgb(kd.image_paths[k], camera), truth, gnss, notes,
+        lambda k: _checked_rgb(kd.image_paths[k], camera), truth, gnss, notes, odom,
     )  # fmt: skip
     return drive, frames
 

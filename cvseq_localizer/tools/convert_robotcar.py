@@ -20,6 +20,7 @@ from cvseq_localizer.data.robotcar import (
     GPS_COLUMNS,
     INS_COLUMNS,
     ROBOTCAR_INS_HEIGHT_M,
+    VO_COLUMNS,
     ned_to_enu,
     ned_yaw_to_enu,
     read_bayer_rgb,
@@ -32,6 +33,7 @@ from cvseq_localizer.data.robotcar import (
 from cvseq_localizer.tools.convert_bag import (
     Drive,
     ImageOutput,
+    OdomSamples,
     Truth,
     select_frames,
     sigma_fix,
@@ -53,6 +55,7 @@ class RobotCarOptions:
     end_s: float | None = None
     stride: int = 1
     ins_height_m: float = ROBOTCAR_INS_HEIGHT_M
+    odom: bool = False  # also write /odom from vo/vo.csv
 
 
 def robotcar_truth(ins: dict[str, np.ndarray]) -> Truth:
@@ -87,6 +90,18 @@ def robotcar_gnss(gps: dict[str, np.ndarray], keep: np.ndarray) -> list[GnssFix]
         )
     out.sort(key=lambda f: f.stamp_ns)
     return out
+
+
+def robotcar_odom(vo: dict[str, np.ndarray]) -> OdomSamples:
+    """Visual odometry (relative poses of the stereo frame, x forward, y right, z down, from
+    ``destination`` to ``source`` time) as velocities at the ``source`` stamps (FLU)."""
+    order = np.argsort(vo['source_timestamp'], kind='stable')
+    dt = (vo['source_timestamp'] - vo['destination_timestamp'])[order] * 1e-6
+    dt = np.where(np.abs(dt) > 1e-6, dt, np.nan)  # a zero interval gives no velocity
+    vel = np.stack([vo['x'][order], -vo['y'][order], -vo['yaw'][order]], axis=1) / dt[:, None]
+    ok = np.all(np.isfinite(vel), axis=1)
+    stamps = vo['source_timestamp'][order][ok] * 1000
+    return OdomSamples(stamps, vel[ok, 0], vel[ok, 1], vel[ok, 2])
 
 
 def _images(run: Path) -> tuple[np.ndarray, list[Path]]:
@@ -135,6 +150,11 @@ def read_robotcar(run_dir: str | Path, options: RobotCarOptions) -> tuple[Drive,
             raise ValueError(f'{paths[k]}: {rgb.shape[1]}x{rgb.shape[0]} px, expected {w}x{h}')
         return undistort(rgb, maps)
 
+    odom = None
+    if options.odom:
+        odom = robotcar_odom(read_csv_columns(run / 'vo' / 'vo.csv', VO_COLUMNS))
+        keep = window(odom.stamp_ns, lo, hi)
+        odom = OdomSamples(*(np.asarray(a)[keep] for a in vars(odom).values()))
     notes = {
         'base_link': 'INS frame (x forward, y left, z up) on the ground below the INS',
         'ins_height_m': options.ins_height_m,
@@ -146,7 +166,10 @@ def read_robotcar(run_dir: str | Path, options: RobotCarOptions) -> tuple[Drive,
             'stride': options.stride,
         },  # fmt: skip
     }
-    return Drive(f'robotcar:{run.name}', camera, stamps_ns, load, truth, gnss, notes), frames
+    if odom is not None:
+        notes['odom'] = 'vo/vo.csv velocities at the camera (noise-free), dead-reckoned'
+    drive = Drive(f'robotcar:{run.name}', camera, stamps_ns, load, truth, gnss, notes, odom)
+    return drive, frames
 
 
 def convert_robotcar(

@@ -159,6 +159,18 @@ def write_robotcar_run(
     return run
 
 
+def write_vo(run: Path, n: int, t0_us: int, step=(0.3125, -0.01, -0.00625)) -> Path:
+    """``vo/vo.csv``: ``n`` relative poses 62.5 ms apart, each ``(x, y, yaw)`` = ``step``
+    (stereo frame: x forward, y right, z down)."""
+    header = 'source_timestamp,destination_timestamp,x,y,z,roll,pitch,yaw'
+    rows = [f'{t0_us + k * 62_500},{t0_us + (k - 1) * 62_500},{step[0]},{step[1]},0,0,0,{step[2]}'
+            for k in range(1, n)]  # fmt: skip
+    path = run / 'vo' / 'vo.csv'
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('\n'.join([header, *rows]) + '\n')
+    return path
+
+
 def _line(dt_us: np.ndarray, yaw_ned: float) -> np.ndarray:
     s = 5.0 * dt_us * 1e-6
     en = np.stack([s * np.sin(yaw_ned), s * np.cos(yaw_ned)], axis=-1)
@@ -167,5 +179,5 @@ def _line(dt_us: np.ndarray, yaw_ned: float) -> np.ndarray:
 
 __all__ = [
     'ROBOTCAR_HW', 'ROBOTCAR_LLA', 'SDK_INTRINSICS', 'kitti_matrices', 'mosaic_gbrg',
-    'robotcar_image', 'write_kitti_raw', 'write_robotcar_run', 'write_sdk',
+    'robotcar_image', 'write_kitti_raw', 'write_robotcar_run', 'write_sdk', 'write_vo',
 ]  # fmt: skip

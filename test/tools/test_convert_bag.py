@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cvseq_localizer.geo.camera import rot_x, rot_y, rot_z
-from cvseq_localizer.tools.convert_bag import quaternion_xyzw, select_frames, sigma_fix
+from cvseq_localizer.tools.convert_bag import select_frames, sigma_fix
+from cvseq_localizer.tools.convert_msgs import quaternion_xyzw
 from cvseq_localizer.types import COVARIANCE_TYPE_DIAGONAL_KNOWN, COVARIANCE_TYPE_UNKNOWN
 
 

@@ -1,6 +1,7 @@
 """cvseq-convert kitti on a 4-frame fixture drive in the real KITTI raw layout."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from cvseq_localizer.data.kitti_calib import KITTI_IMU_HEIGHT_M, kitti_camera
 from cvseq_localizer.ros.conversions import image_msg_to_rgb, quaternion_to_yaw, stamp_to_ns
 from cvseq_localizer.tiles.prefill import read_route
 from cvseq_localizer.tools.convert import main
-from cvseq_localizer.tools.convert_bag import quaternion_xyzw
+from cvseq_localizer.tools.convert_msgs import quaternion_xyzw
 
 N = 4
 
@@ -161,3 +162,22 @@ def test_converted_bag_replays_and_evaluates(kitti, tmp_path):
     assert len((tmp_path / 'replay' / 'poses.csv').read_text().splitlines()) == 1 + len(after)
     report = (tmp_path / 'eval' / 'report.md').read_text()
     assert 'raw GNSS' in report and 'filter: GNSS only' in report
+
+
+def test_odom_from_oxts_velocities(kitti, tmp_path):
+    drive, _ = kitti
+    out = tmp_path / 'odom'
+    assert main(['kitti', str(drive), '--out', str(out), '--quiet', '--odom']) == 0
+    odom = [m.msg for m in messages_by_topic(out)['/odom']]
+    assert len(odom) == N and odom[0].header.frame_id == 'odom'
+    tw = odom[0].twist.twist  # fixture OXTS: vf 5.0, vl 0.1, wu 0.01
+    assert (tw.linear.x, tw.linear.y, tw.angular.z) == pytest.approx((5.0, 0.1, 0.01))
+    # Forward Euler over 0.1 s steps: after one step (0.5, 0.01) at yaw 0.001.
+    p = odom[1].pose.pose
+    assert (p.position.x, p.position.y) == pytest.approx((0.5, 0.01))
+    assert quaternion_to_yaw(p.orientation) == pytest.approx(0.001)
+    c, s = math.cos(0.001), math.sin(0.001)
+    p2 = odom[2].pose.pose.position
+    assert (p2.x, p2.y) == pytest.approx(
+        (0.5 + 0.1 * (5 * c - 0.1 * s), 0.01 + 0.1 * (5 * s + 0.1 * c))
+    )

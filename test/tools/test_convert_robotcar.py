@@ -11,6 +11,7 @@ from convert_testkit import (
     replay_and_evaluate,
     write_robotcar_run,
     write_sdk,
+    write_vo,
 )
 
 from cvseq_localizer.data.robotcar import ROBOTCAR_INS_HEIGHT_M, ned_to_enu, robotcar_camera
@@ -177,3 +178,16 @@ def test_gps_csv_works_as_a_prefill_route(robotcar):
     _, run, _ = robotcar
     route = read_route(run / 'gps' / 'gps.csv')
     assert route.shape == (len((run / 'gps' / 'gps.csv').read_text().splitlines()) - 1, 2)
+
+
+def test_odom_from_visual_odometry(tmp_path, capsys):
+    run = write_robotcar_run(tmp_path, 4, T0_US)
+    write_sdk(tmp_path / 'sdk')
+    assert convert(run, tmp_path / 'sdk', tmp_path / 'no_vo', '--odom') == 2
+    assert 'vo.csv' in capsys.readouterr().err
+    write_vo(run, 4, T0_US)  # each 62.5 ms: 0.3125 m forward, 0.01 m right, 0.00625 rad right
+    assert convert(run, tmp_path / 'sdk', tmp_path / 'bag', '--odom') == 0
+    odom = messages_by_topic(tmp_path / 'bag')['/odom']
+    assert [m.stamp_ns for m in odom] == [(T0_US + k * 62_500) * 1000 for k in range(1, 4)]
+    tw = odom[0].msg.twist.twist
+    assert (tw.linear.x, tw.linear.y, tw.angular.z) == pytest.approx((5.0, 0.16, 0.1))
