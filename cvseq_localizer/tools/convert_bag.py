@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,8 @@ def simulated_gnss(truth: Truth, rate_hz: float, seed: int) -> list[GnssFix]:
     """The reference degraded by the project's GNSS error model (default profile) at
     ``rate_hz`` on a uniform clock over the reference's time span."""
     # TODO(gnss profiles): pass a profile once sim.gnss_model offers them.
+    if not (math.isfinite(rate_hz) and rate_hz > 0):
+        raise ValueError(f'GNSS rate must be > 0 Hz (got {rate_hz})')
     t0, t1 = int(truth.stamp_ns[0]), int(truth.stamp_ns[-1])
     n = int((t1 - t0) * 1e-9 * rate_hz) + 1
     stamps = t0 + np.round(np.arange(n) * 1e9 / rate_hz).astype(np.int64)
@@ -251,9 +254,19 @@ def write_drive(
     Returns:
         message count per topic.
     Raises:
-        FileExistsError: ``out`` exists.
+        FileExistsError: ``out`` exists. Errors reading the drive remove the partial bag.
     """
     out, images = Path(out), images or ImageOutput()
+    if out.exists():
+        raise FileExistsError(f'bag {out} exists already')
+    try:
+        return _write_bag(drive, out, frames, storage, progress, images)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # we created it: do not leave half a bag
+        raise
+
+
+def _write_bag(drive, out: Path, frames, storage: str, progress: bool, images) -> dict[str, int]:
     topics = topics_for(images.compress, drive.odom is not None)
     counts = {topic: 0 for topic, _ in topics.values()}
     first = min(int(drive.image_stamps_ns[frames[0]]), int(drive.truth.stamp_ns[0]))

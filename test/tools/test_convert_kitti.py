@@ -181,3 +181,18 @@ def test_odom_from_oxts_velocities(kitti, tmp_path):
     assert (p2.x, p2.y) == pytest.approx(
         (0.5 + 0.1 * (5 * c - 0.1 * s), 0.01 + 0.1 * (5 * s + 0.1 * c))
     )
+
+
+def test_corrupt_image_is_named_and_leaves_no_half_bag(kitti, tmp_path, capsys):
+    import shutil
+
+    drive, _ = kitti
+    copy = tmp_path / drive.parent.name
+    shutil.copytree(drive.parent, copy)
+    (copy / drive.name / 'image_02' / 'data' / '0000000002.png').write_bytes(b'not a png')
+    out = tmp_path / 'bag'
+    assert main(['kitti', str(copy / drive.name), '--out', str(out), '--quiet']) == 2
+    assert '0000000002.png' in capsys.readouterr().err
+    assert not out.exists()
+    assert main(['kitti', str(drive), '--out', str(out), '--quiet', '--gnss-rate', '0']) == 2
+    assert 'GNSS rate' in capsys.readouterr().err
