@@ -31,7 +31,6 @@ setup(
         'pyproj>=3.5',
         'mercantile>=1.2',
         'requests>=2.28',
-        'requests-cache>=1.1',
         'opencv-python-headless>=4.8',
         'onnxruntime>=1.17',
         'onnx>=1.15',
