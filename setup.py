@@ -59,6 +59,7 @@ setup(
             'cvseq-train = cvseq_localizer.tools.train_cli:main',
             'cvseq-export = cvseq_localizer.tools.export:main',
             'cvseq-play = cvseq_localizer.tools.play:main',
+            'cvseq-convert = cvseq_localizer.tools.convert:main',
             'cvseq_localizer = cvseq_localizer.ros.node:main',
         ],
     },

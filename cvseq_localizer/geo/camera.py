@@ -63,6 +63,26 @@ class CameraMount:
         r = rot_z(self.yaw_rad) @ rot_y(self.pitch_rad) @ rot_x(self.roll_rad)
         return r @ R_BODY_OPTICAL
 
+    @classmethod
+    def from_matrix(cls, r_body_optical: np.ndarray, t_body_m: np.ndarray) -> CameraMount:
+        """The mount whose :meth:`r_body_optical` is ``r_body_optical`` (3x3, optical ->
+        ``base_link``) with the optical centre at ``t_body_m`` (``(3,)`` metres, z above ground).
+
+        Angles are the ZYX (yaw, pitch, roll) decomposition of ``r_body_optical R_BODY_OPTICAL^T``
+        (pitch within +-90 deg). Raises ValueError if the matrix is not a rotation.
+        """
+        r = np.asarray(r_body_optical, np.float64).reshape(3, 3)
+        if not np.allclose(r @ r.T, np.eye(3), atol=1e-4) or np.linalg.det(r) < 0:
+            raise ValueError(f'not a rotation matrix: {r.tolist()}')
+        m = r @ R_BODY_OPTICAL.T
+        t = np.asarray(t_body_m, np.float64).reshape(3)
+        return cls(
+            *(float(v) for v in t),
+            roll_rad=math.atan2(m[2, 1], m[2, 2]),
+            pitch_rad=math.atan2(-m[2, 0], math.hypot(m[0, 0], m[1, 0])),
+            yaw_rad=math.atan2(m[1, 0], m[0, 0]),
+        )
+
     @property
     def t_body_m(self) -> np.ndarray:
         """``(3,)`` optical centre in ``base_link``."""
