@@ -1,0 +1,5 @@
+"""Training-free geometric matching (reference engine) and the single-frame evaluation harness."""
+
+from cvseq_localizer.matching.geometric import GeoEngineOutput, GeometricConfig, GeometricMatcher
+
+__all__ = ['GeoEngineOutput', 'GeometricConfig', 'GeometricMatcher']
