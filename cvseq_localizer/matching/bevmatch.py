@@ -70,8 +70,9 @@ class BodyBev:
         self.centre = (spec.size_px - 1) / 2.0  # pixel index of the vehicle
 
     def project(self, gray: np.ndarray) -> np.ndarray:
+        # Replicate: a valid BEV pixel half a pixel inside the image edge must not see black.
         bev = cv2.remap(gray, self.map_u, self.map_v, cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_CONSTANT)  # fmt: skip
+                        borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
         bev[~self.valid] = 0.0
         return bev
 

@@ -42,8 +42,10 @@ def test_frames_are_labelled_consistently(dev_frames):
         assert math.hypot(e - f.true_xy_enu_m[0], n - f.true_xy_enu_m[1]) < 0.05
         assert 0 <= u < 128 and 0 <= v < 128
         assert f.ground_rgb.shape == (f.camera.height_px, f.camera.width_px, 3)
-    errs = [math.degrees(abs(f.yaw_prior_rad - f.true_yaw_rad)) for f in dev_frames]
-    assert 0 < np.mean(errs) < 25
+    d = np.array([f.yaw_prior_rad - f.true_yaw_rad for f in dev_frames])
+    errs = np.degrees(np.abs(np.angle(np.exp(1j * d))))
+    assert 2.0 < np.mean(errs) < 15.0  # |N(0, 8 deg)| has mean 6.4 deg
+    assert all(-math.pi <= f.true_yaw_rad <= math.pi for f in dev_frames)
 
 
 def test_evaluate_engine_scores_an_oracle_at_zero_and_a_shift_at_its_size(dev_frames):
