@@ -94,8 +94,8 @@ class BodyBev:
 class TileSpectrum:
     """A locally normalised tile, zero-padded by ``pad_px``, and its DFT (OpenCV CCS packing).
 
-    ``padded`` is ``(L, L)`` float32 with the tile at ``[pad:pad + S, pad:pad + S]``; ``L`` is an
-    optimal DFT size >= ``S + 2 pad`` so that circular correlation never wraps where it is read.
+    ``padded`` is ``(L, L)`` float32 with the tile at ``[pad:pad + S, pad:pad + S]``; ``L`` is a
+    power of two >= ``S + 2 pad`` so that circular correlation never wraps where it is read.
     """
 
     padded: np.ndarray
@@ -106,7 +106,8 @@ class TileSpectrum:
 
 def tile_spectrum(norm_tile: np.ndarray, pad_px: int) -> TileSpectrum:
     s = norm_tile.shape[0]
-    size = cv2.getOptimalDFTSize(s + 2 * pad_px)
+    # A power of two: OpenCV's DFT was 1.5-2x faster at 256 than at its "optimal" 225 here.
+    size = 1 << int(math.ceil(math.log2(s + 2 * pad_px)))
     padded = np.zeros((size, size), np.float32)
     padded[pad_px : pad_px + s, pad_px : pad_px + s] = norm_tile
     return TileSpectrum(padded, cv2.dft(padded), s, pad_px)
@@ -147,10 +148,12 @@ def score_map(tile: TileSpectrum, template: np.ndarray, valid: np.ndarray) -> np
     size = tile.padded.shape[0]
     t = np.zeros((size, size), np.float32)
     t[: r1 - r0, : c1 - c0] = template[r0:r1, c0:c1]
-    spec = cv2.mulSpectrums(tile.spectrum, cv2.dft(t), 0, conjB=True)
-    corr = cv2.idft(spec, flags=cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE)
-    # Shift (y, x) puts the crop's top-left on padded (y, x): the vehicle on tile (y-r0, x-c0).
     s = tile.tile_px
+    # nonzeroRows: the template fills only its first rows; only the first rows are read back.
+    spec = cv2.mulSpectrums(tile.spectrum, cv2.dft(t, nonzeroRows=r1 - r0), 0, conjB=True)
+    flags = cv2.DFT_REAL_OUTPUT | cv2.DFT_SCALE
+    corr = cv2.idft(spec, flags=flags, nonzeroRows=r0 + s)
+    # Shift (y, x) puts the crop's top-left on padded (y, x): the vehicle on tile (y-r0, x-c0).
     num = corr[r0 : r0 + s, c0 : c0 + s]
     n = _overlap_counts(valid[r0:r1, c0:c1], r0, c0, tile)
     energy = float(np.sum(template[valid] ** 2))

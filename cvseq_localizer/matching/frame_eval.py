@@ -125,12 +125,19 @@ def estimate_xy_enu(out, frame: EvalFrame) -> np.ndarray:
 
 
 def run_frame(engine, frame: EvalFrame) -> tuple[Any, float]:
-    """``(EngineOutput, step seconds)`` of one frame (the tile encoding is not timed)."""
+    """``(EngineOutput, step seconds)`` of one frame (the tile encoding is not timed).
+
+    Engines with ``needs_camera`` get the camera and the heading prior as keywords; others (the
+    perspective networks) get the plain protocol call, so the same frames rate both.
+    """
     feats = engine.encode_satellite(frame.tile.image)
     t0 = time.perf_counter()
-    out = engine.step(frame.ground_rgb, feats, None, camera=frame.camera,
-                      yaw_prior_rad=frame.yaw_prior_rad,
-                      yaw_prior_std_rad=frame.heading_sigma_rad)  # fmt: skip
+    if getattr(engine, 'needs_camera', False):
+        out = engine.step(frame.ground_rgb, feats, None, camera=frame.camera,
+                          yaw_prior_rad=frame.yaw_prior_rad,
+                          yaw_prior_std_rad=frame.heading_sigma_rad)  # fmt: skip
+    else:
+        out = engine.step(frame.ground_rgb, feats, None)
     return out, time.perf_counter() - t0
 
 

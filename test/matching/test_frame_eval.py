@@ -13,6 +13,7 @@ class Oracle:
     """Puts all mass on the true cell and offset (knows the frames it will see)."""
 
     grid_n = 16
+    needs_camera = True
 
     def __init__(self, frames, shift_px=0.0):
         self.truth = {id(f.tile.image): f.true_uv_px + shift_px for f in frames}
@@ -58,6 +59,19 @@ def test_evaluate_engine_scores_an_oracle_at_zero_and_a_shift_at_its_size(dev_fr
     mpp = 64.0 / 128
     kept = shifted['median_m']  # frames near the east edge clip, the rest are 6 px off
     assert kept == pytest.approx(6 * mpp, abs=0.1)
+
+
+class PlainOracle(Oracle):
+    """A perspective engine: the plain protocol step, no camera keywords."""
+
+    needs_camera = False
+
+    def step(self, ground_rgb, uv, hidden):
+        return super().step(ground_rgb, uv, hidden, camera=None, yaw_prior_rad=0.0)
+
+
+def test_evaluate_engine_runs_plain_protocol_engines(dev_frames):
+    assert evaluate_engine(PlainOracle(dev_frames), dev_frames)['median_m'] < 0.05
 
 
 def test_heading_evidence_uninformative():
