@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,7 @@ def bench_camera(name: str, camera: PinholeCamera, seeds: list[int], frames: int
     out = {f'{prefix}_{k}': main[k] for k in KEYS}
     out[f'{prefix}_step_p50_ms'] = main['step_p50_ms']
     out[f'{prefix}_step_p90_ms'] = main['step_p90_ms']
+    out[f'{prefix}_step_cpu_p50_ms'] = main['step_cpu_p50_ms']
     out[f'{prefix}_prior_median_m'] = main['prior_median_m']
     out[f'{prefix}_prior_heading_err_median_deg'] = main['prior_heading_err_median_deg']
     out[f'{prefix}_uninformative_frac'] = main['uninformative_frac']
@@ -57,6 +59,7 @@ def bench_camera(name: str, camera: PinholeCamera, seeds: list[int], frames: int
         for k in ('median_m', 'within_1m', 'within_4m'):
             out[f'{prefix}_{tag}_{k}'] = r[k]
     out[f'{prefix}_n_frames'] = main['n_frames']
+    out[f'{prefix}_load_avg_1min'] = os.getloadavg()[0]  # the 2 cores are shared: read ms with it
     return out
 
 

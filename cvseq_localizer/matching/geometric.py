@@ -43,6 +43,14 @@ BLANK_STD = 2.0 / 255.0  # a BEV whose grey std is below this is blank (lens cap
 
 
 @dataclass(frozen=True)
+class GeoTile:
+    """An encoded tile: full resolution and (with ``refine_top``) half resolution."""
+
+    fine: bm.TileSpectrum
+    coarse: bm.TileSpectrum | None = None
+
+
+@dataclass(frozen=True)
 class GeometricConfig:
     """Geometry and search of the matcher (units in the names)."""
 
@@ -56,6 +64,9 @@ class GeometricConfig:
     norm_sigma_px: float = 2.0  # local normalisation window (tile pixels)
     temperature: float = DEFAULT_TEMPERATURE  # likelihood = exp(NCC / temperature)
     min_valid_frac: float = 0.02  # BEV pixels that must see the ground, else uninformative
+    # Coarse-to-fine: score all headings at half resolution, then only the ``refine_top`` most
+    # likely ones at full resolution (0 = every heading at full resolution).
+    refine_top: int = 0
 
     def __post_init__(self) -> None:
         if self.sat_size % self.grid_n:
@@ -106,20 +117,27 @@ class GeometricMatcher:
         self.grid_n = c.grid_n
         self.sat_size = c.sat_size
         self.sat_ground_m = c.sat_ground_m
-        self.spec = bm.body_bev_spec(c.res_m, c.min_range_m, c.max_range_m)
-        self.pad_px = self.spec.size_px // 2
+        self.specs = {1: bm.body_bev_spec(c.res_m, c.min_range_m, c.max_range_m)}
+        if c.refine_top > 0:
+            self.specs[2] = bm.body_bev_spec(2 * c.res_m, c.min_range_m, c.max_range_m)
         self.metadata: dict[str, Any] = {'engine': 'geometric', **asdict(c)}
-        self._bevs: dict[CameraModel, bm.BodyBev | None] = {}
+        self._bevs: dict[tuple[CameraModel, int], bm.BodyBev | None] = {}
         self._warn = WarnThrottle(log, 10.0)
 
     # ------------------------------------------------------------------------- protocol
-    def encode_satellite(self, tile_rgb: np.ndarray) -> bm.TileSpectrum:
+    def encode_satellite(self, tile_rgb: np.ndarray) -> GeoTile:
         """``S x S x 3`` uint8 RGB north-up tile covering ``sat_ground_m`` -> encoded tile."""
         s = self.sat_size
         if tile_rgb.shape[:2] != (s, s):
             tile_rgb = cv2.resize(tile_rgb, (s, s), interpolation=cv2.INTER_AREA)
-        norm = bm.local_normalize(bm.to_gray(tile_rgb), None, self.config.norm_sigma_px)
-        return bm.tile_spectrum(norm, self.pad_px)
+        gray = bm.to_gray(tile_rgb)
+        out = {}
+        for level, spec in self.specs.items():
+            g = gray if level == 1 else cv2.resize(gray, (s // level, s // level),
+                                                   interpolation=cv2.INTER_AREA)  # fmt: skip
+            norm = bm.local_normalize(g, None, self.config.norm_sigma_px / level)
+            out[level] = bm.tile_spectrum(norm, spec.size_px // 2)
+        return GeoTile(out[1], out.get(2))
 
     def shift_hidden(self, hidden: Any, d_row: int, d_col: int) -> None:
         return None
@@ -127,7 +145,7 @@ class GeometricMatcher:
     def step(
         self,
         ground_rgb: np.ndarray,
-        sat_feats: bm.TileSpectrum,
+        sat_feats: GeoTile,
         hidden: Any | None = None,
         *,
         camera: CameraModel,
@@ -141,24 +159,53 @@ class GeometricMatcher:
         (never in ``heading``, which is the frame's evidence only).
         """
         cands = np.angle(np.exp(1j * (yaw_prior_rad + self.config.candidate_offsets_rad())))
-        bev_model = self._body_bev(camera, ground_rgb.shape[:2])
+        bev_model = self._body_bev(camera, ground_rgb.shape[:2], 1)
         if bev_model is None or not math.isfinite(yaw_prior_rad):
             return self._uninformative(yaw_prior_rad, cands)
-        bev = bev_model.project(bm.to_gray(ground_rgb))
-        norm = bm.local_normalize(bev, bev_model.valid, self.config.norm_sigma_px)
-        if float(bev[bev_model.valid].std()) < BLANK_STD or float(np.abs(norm).mean()) < 1e-3:
+        gray = bm.to_gray(ground_rgb)
+        fine = self._scores(bev_model, gray, sat_feats.fine, cands, 1)
+        if fine is None:
             self._warn.warn('blank', 'geometric matcher: blank BEV (uniform output)')
             return self._uninformative(yaw_prior_rad, cands)
-        mask = bev_model.valid.astype(np.float32)
-        scores = np.empty((len(cands), self.sat_size, self.sat_size), np.float32)
-        for k, yaw in enumerate(cands):
-            t, v = bev_model.rotated(norm, mask, float(yaw))
-            scores[k] = bm.score_map(sat_feats, t, v)
-        np.nan_to_num(scores, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        if self.config.refine_top > 0 and sat_feats.coarse is not None:
+            coarse_model = self._body_bev(camera, ground_rgb.shape[:2], 2)
+            coarse = self._scores(coarse_model, gray, sat_feats.coarse, cands, 2)
+            if coarse is not None:
+                weights = _prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad)
+                mass = _heading_mass(coarse, self.config.temperature) * weights
+                keep = np.sort(np.argsort(-mass, kind='stable')[: self.config.refine_top])
+                cands = cands[keep]
+        scores = fine(cands)
         return self.posterior(scores, cands, yaw_prior_rad, yaw_prior_std_rad)
 
+    def _scores(self, model: bm.BodyBev | None, gray: np.ndarray, tile: bm.TileSpectrum,
+                cands: np.ndarray, level: int):  # fmt: skip
+        """The score volume of ``cands`` at one resolution level, or None for a blank BEV.
+
+        Returns the volume ``(K, S, S)`` for level 2 and a function of the candidates for level
+        1 (so that the coarse stage can choose them first).
+        """
+        if model is None:
+            return None
+        bev = model.project(gray)
+        norm = bm.local_normalize(bev, model.valid, self.config.norm_sigma_px / level)
+        if float(bev[model.valid].std()) < BLANK_STD or float(np.abs(norm).mean()) < 1e-3:
+            return None
+        mask = model.valid.astype(np.float32)
+
+        def volume(yaws: np.ndarray) -> np.ndarray:
+            out = np.empty((len(yaws), tile.tile_px, tile.tile_px), np.float32)
+            for k, yaw in enumerate(yaws):
+                t, v = model.rotated(norm, mask, float(yaw))
+                out[k] = bm.score_map(tile, t, v)
+            return np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+
+        return volume if level == 1 else volume(cands)
+
     # -------------------------------------------------------------------------- internals
-    def _body_bev(self, camera: CameraModel, shape_hw: tuple[int, int]) -> bm.BodyBev | None:
+    def _body_bev(
+        self, camera: CameraModel, shape_hw: tuple[int, int], level: int
+    ) -> bm.BodyBev | None:
         """Cached BEV tables for ``camera`` scaled to the image; None if it sees no ground."""
         h, w = shape_hw
         if (camera.height_px, camera.width_px) != (h, w):
@@ -167,17 +214,17 @@ class GeometricMatcher:
                                    'aspect ratio of the %dx%d camera (cropped?); scaling anyway',
                                    w, h, camera.width_px, camera.height_px)  # fmt: skip
             camera = camera.scaled(w, h)
-        if camera not in self._bevs:
+        if (camera, level) not in self._bevs:
             try:
                 camera.validate()
-                bev = bm.BodyBev(camera, self.spec)
+                bev = bm.BodyBev(camera, self.specs[level])
                 if bev.valid.mean() < self.config.min_valid_frac:
                     raise ValueError('the camera sees too little ground in the BEV range')
             except ValueError as exc:
                 log.warning('geometric matcher: unusable camera (%s); uniform output', exc)
                 bev = None
-            self._bevs[camera] = bev
-        return self._bevs[camera]
+            self._bevs[camera, level] = bev
+        return self._bevs[camera, level]
 
     def _uninformative(self, yaw_prior_rad: float, cands: np.ndarray) -> GeoEngineOutput:
         n = self.grid_n
@@ -202,14 +249,28 @@ class GeometricMatcher:
         lik = np.exp((scores - scores.max()) * np.float32(1.0 / temp))
         per_heading = lik.sum(axis=(1, 2), dtype=np.float64)  # (K,)
         heading = _heading_evidence(cands, per_heading, math.radians(self.config.heading_step_deg))
-        weights = np.ones(len(cands), np.float32)
-        if yaw_prior_std_rad is not None and yaw_prior_std_rad > 0:
-            d = np.angle(np.exp(1j * (cands - yaw_prior_rad)))
-            weights = np.exp(-0.5 * (d / yaw_prior_std_rad) ** 2).astype(np.float32)
+        weights = _prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad).astype(np.float32)
         pix = (weights @ lik.reshape(len(cands), -1)).reshape(lik.shape[1:]).astype(np.float64)
-        pix /= pix.sum()
+        total = pix.sum()
+        if not (math.isfinite(total) and total > 0):
+            return self._uninformative(yaw_prior_rad, cands)
+        pix /= total
         prob, offsets = _cells(pix, self.grid_n)
         return GeoEngineOutput(prob, offsets, None, heading, True, scores)
+
+
+def _prior_weights(cands: np.ndarray, prior_rad: float, std_rad: float | None) -> np.ndarray:
+    """``(K,)`` Gaussian heading-prior weights, max 1 (all 1 without a std)."""
+    if std_rad is None or not std_rad > 0:
+        return np.ones(len(cands))
+    d2 = (np.angle(np.exp(1j * (cands - prior_rad))) / std_rad) ** 2
+    return np.exp(-0.5 * (d2 - d2.min()))
+
+
+def _heading_mass(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """``(K,)`` likelihood mass of each heading of a score volume (max-shifted)."""
+    lik = np.exp((scores - scores.max()) * np.float32(1.0 / temperature))
+    return lik.sum(axis=(1, 2), dtype=np.float64)
 
 
 def _heading_evidence(cands: np.ndarray, mass: np.ndarray, step_rad: float) -> HeadingEvidence:
