@@ -122,12 +122,15 @@ def _overlap_counts(mask: np.ndarray, r0: int, c0: int, tile: TileSpectrum) -> n
     s, h = tile.tile_px, tile.pad_px
     ii = cv2.integral(mask.astype(np.uint8), sdepth=cv2.CV_32S).astype(np.float32)
     p = np.arange(s)
-    rows = (
-        ii[np.clip(h + s - p - r0, 0, mask.shape[0])] - ii[np.clip(h - p - r0, 0, mask.shape[0])]
-    )
-    j1 = np.clip(h + s - p - c0, 0, mask.shape[1])
-    j0 = np.clip(h - p - c0, 0, mask.shape[1])
+    rows = ii[_clip(h + s - p - r0, mask.shape[0])] - ii[_clip(h - p - r0, mask.shape[0])]
+    j1 = _clip(h + s - p - c0, mask.shape[1])
+    j0 = _clip(h - p - c0, mask.shape[1])
     return np.take(rows, j1, axis=1) - np.take(rows, j0, axis=1)
+
+
+def _clip(x: np.ndarray, hi: int) -> np.ndarray:
+    """``clip(x, 0, hi)`` for index arrays (``np.clip`` costs ~20 us per call on small ints)."""
+    return np.minimum(np.maximum(x, 0), hi)
 
 
 def score_map(tile: TileSpectrum, template: np.ndarray, valid: np.ndarray) -> np.ndarray:

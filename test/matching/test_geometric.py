@@ -121,3 +121,17 @@ def test_resized_image_uses_the_scaled_camera(dev_frames):
 def test_config_rejects_a_grid_that_does_not_divide_the_tile():
     with pytest.raises(ValueError):
         GeometricConfig(grid_n=12, sat_size=128)
+
+
+def test_coarse_to_fine_refines_the_most_likely_headings(dev_frames):
+    engine = GeometricMatcher(GeometricConfig(refine_top=4))
+    f = dev_frames[4]
+    prior = f.true_yaw_rad + math.radians(8.0)
+    out = _run(engine, f, prior, math.radians(8.0))
+    cands = out.heading.candidates_rad
+    assert cands.shape == (4,) and out.scores.shape == (4, 128, 128)
+    # The refined headings bracket the truth, not the wrong prior.
+    assert min(_heading_err_deg(c, f.true_yaw_rad) for c in cands) <= 2.0
+    assert _heading_err_deg(out.heading.yaw_rad, f.true_yaw_rad) < 3.0
+    full = _run(GeometricMatcher(), f, prior, math.radians(8.0))
+    assert np.hypot(*(estimate_xy_enu(out, f) - estimate_xy_enu(full, f))) < 1.0
