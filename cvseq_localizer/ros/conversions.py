@@ -36,7 +36,17 @@ UNKNOWN_VARIANCE = 1.0e6
 
 
 class ConversionError(ValueError):
-    """A message cannot be converted (unknown encoding, inconsistent sizes, corrupt data)."""
+    """A message cannot be converted (unknown encoding, inconsistent sizes, corrupt data).
+
+    ``kind`` names the problem for counters: ``encoding``, ``empty``, ``step``, ``size``,
+    ``decode`` or ``other``.
+    """
+
+    kind: str = 'other'
+
+    def __init__(self, message: str, kind: str = 'other') -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 # ------------------------------------------------------------------------------------------ time
@@ -71,18 +81,22 @@ def image_msg_to_rgb(msg: Any) -> np.ndarray:
     else:
         raise ConversionError(
             f'unsupported image encoding {msg.encoding!r} (supported: '
-            f'{", ".join(SUPPORTED_ENCODINGS)})'
+            f'{", ".join(SUPPORTED_ENCODINGS)})',
+            kind='encoding',
         )
     row_bytes = width * channels * bytes_per
     if height <= 0 or width <= 0:
-        raise ConversionError(f'empty image ({width} x {height})')
+        raise ConversionError(f'empty image ({width} x {height})', kind='empty')
     if step < row_bytes:
-        raise ConversionError(f'step {step} is smaller than a row ({row_bytes} bytes)')
+        raise ConversionError(
+            f'step {step} is smaller than a row ({row_bytes} bytes)', kind='step'
+        )
     data = np.frombuffer(bytes(msg.data), np.uint8)
     if data.size < step * (height - 1) + row_bytes:
         raise ConversionError(
             f'image data has {data.size} bytes, {encoding} {width}x{height} with step {step} '
-            f'needs {step * (height - 1) + row_bytes}'
+            f'needs {step * (height - 1) + row_bytes}',
+            kind='size',
         )
     rows = np.lib.stride_tricks.as_strided(data, (height, row_bytes), (step, 1))
     return _decode_rows(rows, encoding, height, width, bool(msg.is_bigendian))
@@ -108,7 +122,8 @@ def compressed_msg_to_rgb(msg: Any) -> np.ndarray:
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
     if bgr is None:
         raise ConversionError(
-            f'compressed image (format {msg.format!r}, {buf.size} bytes) could not be decoded'
+            f'compressed image (format {msg.format!r}, {buf.size} bytes) could not be decoded',
+            kind='decode',
         )
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
