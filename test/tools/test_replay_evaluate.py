@@ -40,8 +40,7 @@ def drive(tmp_path_factory):
 def options(bag: Path, model: Path, seed: int = 0) -> ReplayOptions:
     tiles, zoom = default_tiles_for_bag(bag)
     pipeline = PipelineConfig(model_path=str(model), engine='torch', tiles=tiles, tile_zoom=zoom,
-                              seed=seed)  # fmt: skip
-    pipeline.localizer.tile_deadline_s = None
+                              seed=seed, tile_deadline_s=None)  # fmt: skip
     return ReplayOptions(progress=False, pipeline=pipeline)
 
 
