@@ -8,7 +8,6 @@ names another or ``--gnss-only`` turns the network off.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -23,10 +22,11 @@ from cvseq_localizer.pipeline import PipelineConfig
 from cvseq_localizer.ros.conversions import navsatfix_to_gnss, quaternion_to_yaw, stamp_to_ns
 from cvseq_localizer.tools.bagio import BagError, bag_topics, read_messages
 from cvseq_localizer.tools.replay import (
+    BAG_ERRORS,
     ReplayOptions,
     ReplayPoses,
-    add_bag_args,
-    pipeline_from_args,
+    bag_cli,
+    cli_error,
     replay,
 )
 from cvseq_localizer.train.metrics import (
@@ -232,21 +232,18 @@ def run_evaluate(
     """``cvseq-evaluate``: evaluate, print the table; returns the exit code."""
     try:
         summary = evaluate(bag, out, pipeline, ReplayOptions(image_topic, fix_topic))
-    except (BagError, FileNotFoundError, ValueError) as exc:
-        print(f'cvseq-evaluate: error: {exc}', file=sys.stderr)
-        return 2
+    except BAG_ERRORS as exc:
+        return cli_error('cvseq-evaluate', exc)
     print(summary_table(summary))
     print(f'\nreport: {Path(out) / "report.md"}')
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='cvseq-evaluate', description=__doc__)
-    add_bag_args(parser, 'rosbag2 with ground truth (/ground_truth/fix)')
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
-    pipeline = pipeline_from_args(args, args.bag)
-    return run_evaluate(args.bag, args.out, pipeline, args.image_topic, args.fix_topic)
+    return bag_cli(
+        'cvseq-evaluate', __doc__, 'rosbag2 with ground truth (/ground_truth/fix)', run_evaluate,
+        argv, logging.WARNING,
+    )  # fmt: skip
 
 
 if __name__ == '__main__':

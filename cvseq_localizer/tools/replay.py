@@ -12,6 +12,7 @@ import csv
 import logging
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -262,20 +263,44 @@ def run_replay(
     """``cvseq-replay``: replay, print where the poses went; returns the exit code."""
     try:
         result = replay(bag, out, ReplayOptions(image_topic, fix_topic, pipeline=pipeline))
-    except (BagError, FileNotFoundError, ValueError) as exc:
-        print(f'cvseq-replay: error: {exc}', file=sys.stderr)
-        return 2
+    except BAG_ERRORS as exc:
+        return cli_error('cvseq-replay', exc)
     print(f'{result.estimates} poses from {result.frames} frames -> {result.csv_path}')
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='cvseq-replay', description=__doc__)
-    add_bag_args(parser, 'rosbag2 directory (mcap or sqlite3)')
+BAG_ERRORS = (BagError, FileNotFoundError, ValueError)
+
+
+def cli_error(prog: str, exc: BaseException) -> int:
+    """Print ``prog: error: ...`` to stderr; the exit code of a bad input (2)."""
+    print(f'{prog}: error: {exc}', file=sys.stderr)
+    return 2
+
+
+def bag_cli(
+    prog: str,
+    description: str | None,
+    bag_help: str,
+    run: Callable[[Path, Path, PipelineConfig, str, str], int],
+    argv: list[str] | None,
+    log_level: int,
+) -> int:
+    """The thin argparse wrapper of replay and evaluate: flags -> ``run(bag, out, pipeline,
+    image_topic, fix_topic)``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_bag_args(parser, bag_help)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+    logging.basicConfig(level=log_level, format='%(levelname)s %(name)s: %(message)s')
     pipeline = pipeline_from_args(args, args.bag)
-    return run_replay(args.bag, args.out, pipeline, args.image_topic, args.fix_topic)
+    return run(args.bag, args.out, pipeline, args.image_topic, args.fix_topic)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bag_cli(
+        'cvseq-replay', __doc__, 'rosbag2 directory (mcap or sqlite3)', run_replay, argv,
+        logging.INFO,
+    )  # fmt: skip
 
 
 if __name__ == '__main__':
