@@ -125,7 +125,7 @@ class Localizer:
         self.engine = engine
         self.tiles = tile_service
         self.filter = ParticleFilter(config.filter, rng)
-        self.stats = LocalizerStats()
+        self._stats = LocalizerStats()
         self.frame: LocalFrame | None = None
         if config.datum_lat_deg is not None and config.datum_lon_deg is not None:
             self.frame = LocalFrame(config.datum_lat_deg, config.datum_lon_deg, config.datum_alt_m)
@@ -152,9 +152,9 @@ class Localizer:
         """
         with self._lock:
             self._events = []
-            self.stats.fixes += 1
+            self._stats.fixes += 1
             if not fix.is_usable():
-                self.stats.fixes_unusable += 1
+                self._stats.fixes_unusable += 1
                 log.debug('ignoring unusable fix at %d (status %d)', fix.stamp_ns, fix.status)
                 est = self._estimate() if self.filter.is_initialized else None
                 return self._output(fix.stamp_ns, est)
@@ -179,14 +179,14 @@ class Localizer:
         """Feed a camera frame (``H x W x 3`` uint8 RGB) taken at ``stamp_ns``."""
         with self._lock:
             self._events = []
-            self.stats.frames += 1
+            self._stats.frames += 1
             if not self.filter.is_initialized or self.frame is None:
-                self.stats.frames_without_position += 1
+                self._stats.frames_without_position += 1
                 return self._output(stamp_ns, None, _NetworkResult(skipped='no_position'))
             self.filter.predict(stamp_ns)
             self._note_filter_events()
             if not self.filter.is_initialized:  # the clock jumped back: wait for a fix
-                self.stats.frames_without_position += 1
+                self._stats.frames_without_position += 1
                 return self._output(stamp_ns, None, _NetworkResult(skipped='no_position'))
             net = _NetworkResult(skipped='gnss_only')
             if self.network_enabled:
@@ -203,14 +203,14 @@ class Localizer:
     def _run_network(self, stamp_ns: int, image_rgb: np.ndarray) -> _NetworkResult:
         prior = self.filter.estimate()
         if max_sigma_m(prior.cov_xy_m2) > self.config.network_max_std_m:
-            self.stats.frames_uncertain += 1
+            self._stats.frames_uncertain += 1
             return _NetworkResult(skipped='uncertain')
         if self._gnss_stale(stamp_ns):
-            self.stats.frames_uncertain += 1
+            self._stats.frames_uncertain += 1
             return _NetworkResult(skipped='gnss_stale')
         tile = self._select_tile(prior)
         if tile is None:
-            self.stats.frames_without_tile += 1
+            self._stats.frames_without_tile += 1
             return _NetworkResult(skipped='no_tile')
         if self._last_frame_ns is not None:
             gap_s = (stamp_ns - self._last_frame_ns) * 1e-9
@@ -230,7 +230,7 @@ class Localizer:
                 self.config.prior_cap_sigmas,
             )
         self.filter.update_grid(stamp_ns, points, weights, belief.cell_size_m())
-        self.stats.frames_with_network += 1
+        self._stats.frames_with_network += 1
         self._note_filter_events()
         return _NetworkResult(belief, belief.argmax_enu(self.frame))
 
@@ -252,7 +252,7 @@ class Localizer:
                 return self._tile
         lat, lon, _ = self.frame.to_geodetic(query[0], query[1])
         covering = self.tiles.covering(float(lat), float(lon))
-        self.stats.last_tile_reason = covering.reason
+        self._stats.last_tile_reason = covering.reason
         if covering.geo is None:
             return None
         if self._tile is not None and tuple(covering.cell_index) == self._tile.cell_index:
@@ -264,7 +264,7 @@ class Localizer:
         clat, clon = geo.center_latlon
         e, n, _ = self.frame.to_enu(clat, clon)
         feats = self.engine.encode_satellite(geo.image)
-        self.stats.tiles_encoded += 1
+        self._stats.tiles_encoded += 1
         new_index = (int(covering.cell_index[0]), int(covering.cell_index[1]))
         if self._tile is not None and self._hidden is not None:
             d_row = new_index[0] - self._tile.cell_index[0]
@@ -273,7 +273,7 @@ class Localizer:
                 self._reset_hidden('tile_jump', f'({d_row}, {d_col}) cells')
             else:
                 self._hidden = self.engine.shift_hidden(self._hidden, d_row, d_col)
-                self.stats.hidden_shifts += 1
+                self._stats.hidden_shifts += 1
         self._tile = _TileState(new_index, geo, np.array([float(e), float(n)]), feats)
         return self._tile
 
@@ -282,7 +282,7 @@ class Localizer:
         """Drop the hidden state; ``reason`` is the counter key (time_gap, tile_jump, reinit)."""
         if self._hidden is not None:
             log.info('hidden state reset (%s) %s', reason, detail)
-            self.stats.hidden_resets[reason] += 1
+            self._stats.hidden_resets[reason] += 1
             self._events.append(LocalizerEvent('hidden_reset', reason, detail))
         self._hidden = None
 
@@ -315,7 +315,7 @@ class Localizer:
     def health(self) -> LocalizerHealth:
         """A snapshot of the counters (thread-safe; cheap enough for a 1 Hz diagnostics timer)."""
         with self._lock:
-            s, f = self.stats, self.filter.stats
+            s, f = self._stats, self.filter.stats
             return LocalizerHealth(
                 network_enabled=self.network_enabled,
                 filter_initialized=self.filter.is_initialized,
