@@ -244,7 +244,9 @@ class Localizer:
 
     def _select_tile(self, prior: Estimate) -> _TileState | None:
         """The tile to run on: the current one while the query stays near its centre, else the
-        provider's answer (the provider decides whether a stale tile may still serve)."""
+        provider's fresh answer. The stale-tile policy lives here and only here: without a fresh
+        answer (not ready within the provider's deadline, or not in the source) the current tile
+        keeps serving, however far the query moved (``None`` before the first tile)."""
         query = self._query_enu_m(prior)
         if self._tile is not None:
             off = np.abs(query - self._tile.center_enu_m)
@@ -253,8 +255,8 @@ class Localizer:
         lat, lon, _ = self.frame.to_geodetic(query[0], query[1])
         covering = self.tiles.covering(float(lat), float(lon))
         self._stats.last_tile_reason = covering.reason
-        if covering.geo is None:
-            return None
+        if covering.geo is None or covering.reason:
+            return self._tile
         if self._tile is not None and tuple(covering.cell_index) == self._tile.cell_index:
             return self._tile
         return self._switch_tile(covering)

@@ -1,7 +1,8 @@
 """What the Localizer needs from a satellite tile provider (``SatelliteTileService`` is one).
 
-The provider owns the tile deadline (its config's ``deadline_s``) and the staleness policy (which
-previous tile it may still serve while a new one is not ready); the Localizer just asks.
+The provider owns the tile deadline (its config's ``deadline_s``); the Localizer owns the
+staleness policy (it keeps its current tile whenever an answer is not fresh, i.e. has a
+``reason``), so a provider's own stale answers are never used as new tiles.
 """
 
 from __future__ import annotations

@@ -234,6 +234,18 @@ def test_missing_tile_skips_the_network():
     assert health.frames_without_tile == 1 and health.last_tile_reason == 'offline'
 
 
+def test_without_a_fresh_answer_the_current_tile_keeps_serving():
+    engine, tiles = RecordingEngine(), LatticeTiles()
+    loc = make(engine, tiles, converged_std_m=0.0)
+    loc.on_gnss(fix(0.0))
+    first = loc.on_image(int(0.1e9), IMG).belief
+    tiles.available = False  # e.g. not in the source, or not ready within the deadline
+    loc.on_gnss(fix(0.2, east=15.0))  # past the re-centring threshold: asks for a new tile
+    out = loc.on_image(int(0.25e9), IMG)
+    assert tiles.queries == 2 and out.belief is not None and out.belief.geo is first.geo
+    assert loc.health().tiles_encoded == 1 and loc.health().last_tile_reason == 'offline'
+
+
 @pytest.mark.parametrize('east', [0.0, 7.0])
 def test_network_points_are_georeferenced(east):
     engine, tiles = RecordingEngine(), LatticeTiles()
