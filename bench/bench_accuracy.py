@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from cvseq_localizer.pipeline import PipelineConfig
+from cvseq_localizer.shipped import REPO_MODELS_DIR, SHIPPED_MODEL_FILE
 from cvseq_localizer.sim.scenario import SimConfig
 from cvseq_localizer.tools.evaluate import ROWS, evaluate
 from cvseq_localizer.tools.replay import ReplayOptions
@@ -33,7 +34,7 @@ CACHE = ROOT / '.cache' / 'bench' / 'accuracy'
 RESULTS = ROOT / 'bench' / 'results' / 'accuracy.json'
 MODELS = {
     'baseline': ROOT / 'models' / 'small_baseline.pt',
-    'tam': ROOT / 'models' / 'small_tam.pt',
+    'tam': REPO_MODELS_DIR / SHIPPED_MODEL_FILE,
 }
 
 
@@ -46,8 +47,9 @@ def drive(seed: int, duration_s: float) -> Path:
 
 def run(bag: Path, model: Path, out: Path) -> dict:
     tiles, zoom = default_tiles_for_bag(bag)
-    pipeline = PipelineConfig(model_path=str(model), tiles=tiles, tile_zoom=zoom)
-    pipeline.localizer.tile_deadline_s = None
+    pipeline = PipelineConfig(
+        model_path=str(model), tiles=tiles, tile_zoom=zoom, tile_deadline_s=None
+    )
     return evaluate(bag, out, pipeline, ReplayOptions(progress=False), keep_errors=True)
 
 

@@ -28,6 +28,8 @@ os.environ['ROS_DOMAIN_ID'] = str(1 + os.getpid() % 200)
 
 import numpy as np  # noqa: E402
 
+from cvseq_localizer.shipped import REPO_MODELS_DIR, SHIPPED_MODEL_FILE  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'test' / 'ros'))  # spinning executor and collectors of the tests
 
@@ -35,9 +37,9 @@ IMAGE, FIX = '/camera/image_raw', '/gnss/fix'
 
 
 def _model(tmp: Path) -> tuple[Path, str]:
-    shipped = ROOT / 'models' / 'small_tam.pt'
+    shipped = REPO_MODELS_DIR / SHIPPED_MODEL_FILE
     if shipped.exists():
-        return shipped, 'shipped small_tam.pt'
+        return shipped, f'shipped {SHIPPED_MODEL_FILE}'
     from cvseq_localizer.model import build_model
     from cvseq_localizer.model.checkpoint import save_checkpoint
     from cvseq_localizer.model.config import ModelConfig
@@ -115,7 +117,7 @@ def _run(run: Path, zoom: int, model: Path, engine: str, closed_loop: bool) -> d
             time.sleep(0.2)
             wall_s = time.monotonic() - t0
             dropped, images = node.worker.dropped, node.counters.images
-            stats = node.localizer.stats
+            stats = node.localizer.health()
     finally:
         rclpy.try_shutdown(context=context)
     return {

@@ -22,6 +22,7 @@ from cvseq_localizer.model.net import build_model
 from cvseq_localizer.pipeline import PipelineConfig
 from cvseq_localizer.runtime.export import export_checkpoint
 from cvseq_localizer.runtime.factory import default_export_dir
+from cvseq_localizer.shipped import REPO_MODELS_DIR, SHIPPED_MODEL_FILE
 from cvseq_localizer.sim.scenario import SimConfig
 from cvseq_localizer.tools.replay import ReplayOptions, replay
 from cvseq_localizer.tools.scenario_files import default_tiles_for_bag
@@ -30,7 +31,7 @@ from cvseq_localizer.tools.sim_cli import write_scenario
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / '.cache' / 'bench'
 RESULTS = ROOT / 'bench' / 'results' / 'replay.json'
-SHIPPED = ROOT / 'models' / 'small_tam.pt'
+SHIPPED = REPO_MODELS_DIR / SHIPPED_MODEL_FILE
 
 
 def drive(duration_s: float) -> Path:
@@ -53,8 +54,7 @@ def model(preset: str) -> Path:
 def fps(bag: Path, model_path: Path, out: Path) -> float:
     tiles, zoom = default_tiles_for_bag(bag)
     pipeline = PipelineConfig(model_path=str(model_path), engine='auto', tiles=tiles,
-                              tile_zoom=zoom)  # fmt: skip
-    pipeline.localizer.tile_deadline_s = None
+                              tile_zoom=zoom, tile_deadline_s=None)  # fmt: skip
     t0 = time.perf_counter()
     result = replay(bag, out, ReplayOptions(progress=False, pipeline=pipeline))
     elapsed = time.perf_counter() - t0

@@ -7,13 +7,14 @@ so model loading, tile-source opening and the tile/model size contract live in o
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from cvseq_localizer.localizer import Localizer, LocalizerConfig
+from cvseq_localizer.runtime.engine import InferenceEngine
+from cvseq_localizer.tile_provider import TileProvider
 
 log = logging.getLogger(__name__)
 DEFAULT_GROUND_M = 72.0
@@ -34,6 +35,9 @@ class PipelineConfig:
         tile_zoom: zoom level of the source tiles.
         tile_ground_m: ground size of the model's input tile in metres; None = the value the
             checkpoint was trained with (``sat_ground_m``), else 72.
+        tile_deadline_s: longest wait for a satellite tile per frame, s; None = block until it is
+            assembled (offline replay: deterministic). The tile service owns it.
+        use_network: False = the GNSS-only filter even with a model and tiles.
         allow_gnss_only: run without model/tiles instead of failing when they are unavailable.
         seed: seed of the particle filter's random generator.
         localizer: the Localizer's own settings (filter included).
@@ -47,12 +51,14 @@ class PipelineConfig:
     tiles: str = ''
     tile_zoom: int = 19
     tile_ground_m: float | None = None
+    tile_deadline_s: float | None = 0.05
+    use_network: bool = True
     allow_gnss_only: bool = False
     seed: int = 0
     localizer: LocalizerConfig = field(default_factory=LocalizerConfig)
 
 
-def load_engine_for(cfg: PipelineConfig) -> Any | None:
+def load_engine_for(cfg: PipelineConfig) -> InferenceEngine | None:
     """The inference engine named by ``cfg`` (None for GNSS-only)."""
     if not cfg.model_path:
         if not cfg.allow_gnss_only:
@@ -71,30 +77,36 @@ def load_engine_for(cfg: PipelineConfig) -> Any | None:
         return None
 
 
-def open_tile_service(cfg: PipelineConfig, engine: Any | None) -> Any | None:
-    """The ``SatelliteTileService`` for ``cfg`` sized to the engine's input (None if no tiles)."""
-    if engine is None or not cfg.tiles:
-        if engine is not None:
-            log.warning('no tile source configured: running GNSS-only')
-        return None
+def open_tile_service(cfg: PipelineConfig, engine: InferenceEngine) -> TileProvider:
+    """The ``SatelliteTileService`` for ``cfg.tiles`` sized to the engine's input."""
     from cvseq_localizer.tiles import SatelliteTileService, TileServiceConfig, open_tile_source
 
-    ground_m = cfg.tile_ground_m or float(engine.metadata.get('sat_ground_m', DEFAULT_GROUND_M))
+    ground_m = cfg.tile_ground_m or engine.sat_ground_m or DEFAULT_GROUND_M
     service_cfg = TileServiceConfig(
         zoom=int(cfg.tile_zoom),
         tile_px=int(engine.sat_size),
         ground_m=float(ground_m),
         grid_n=int(engine.grid_n),
-        deadline_s=cfg.localizer.tile_deadline_s,
+        deadline_s=cfg.tile_deadline_s,
     )
     return SatelliteTileService(open_tile_source(cfg.tiles), service_cfg)
 
 
-def build_localizer(cfg: PipelineConfig) -> Localizer:
-    """Load the model, open the tiles and create the Localizer."""
+def network_parts(cfg: PipelineConfig) -> tuple[InferenceEngine, TileProvider] | None:
+    """The one place that decides GNSS-only mode: the engine and tiles, or ``None``."""
+    if not cfg.use_network:
+        log.warning('use_network is false: running GNSS-only')
+        return None
     engine = load_engine_for(cfg)
-    tiles = open_tile_service(cfg, engine)
-    if engine is not None and tiles is None:
-        engine = None
-    localizer_cfg = replace(cfg.localizer, use_network=cfg.localizer.use_network and bool(tiles))
-    return Localizer(localizer_cfg, engine, tiles, np.random.default_rng(cfg.seed))
+    if engine is None:
+        return None
+    if not cfg.tiles:
+        log.warning('no tile source configured: running GNSS-only')
+        return None
+    return engine, open_tile_service(cfg, engine)
+
+
+def build_localizer(cfg: PipelineConfig) -> Localizer:
+    """Load the model, open the tiles and create the Localizer (GNSS-only without them)."""
+    engine, tiles = network_parts(cfg) or (None, None)
+    return Localizer(cfg.localizer, engine, tiles, np.random.default_rng(cfg.seed))

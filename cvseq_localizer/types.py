@@ -143,3 +143,78 @@ class Estimate:
     diverged: bool = False
     lat_deg: float = math.nan
     lon_deg: float = math.nan
+
+
+@dataclass(frozen=True)
+class LocalizerEvent:
+    """Something the Localizer did during one call besides updating the estimate.
+
+    Attributes:
+        kind: ``'reinit'`` (the filter re-initialised) or ``'hidden_reset'`` (the temporal
+            hidden state was dropped).
+        reason: for ``reinit`` the filter's reason; for ``hidden_reset`` one of ``time_gap``,
+            ``tile_jump``, ``reinit``.
+        detail: human-readable detail (e.g. the gap in seconds).
+    """
+
+    kind: str
+    reason: str
+    detail: str = ''
+
+
+@dataclass(frozen=True)
+class LocalizerOutput:
+    """Everything one ``Localizer.on_gnss`` / ``on_image`` call computed.
+
+    Attributes:
+        stamp_ns: stamp of the input (the fix's or the camera frame's).
+        estimate: the fused estimate at ``stamp_ns`` (``None`` before the first usable fix).
+        belief: the network's grid for this frame (``None`` when the network did not run).
+        network_xy_enu_m: ``(2,)`` ENU position (m) of the belief's most likely cell, or ``None``.
+        network_latlon_deg: the same position as ``(lat, lon)`` degrees, or ``None``.
+        alt_m: ellipsoidal height (m) of the last usable fix (0 before any).
+        events: re-initialisations and hidden-state resets that happened in this call.
+        network_skipped: why the network did not run on this frame ('' if it ran or for GNSS
+            calls): ``no_position``, ``gnss_only``, ``uncertain``, ``gnss_stale``, ``no_tile``.
+    """
+
+    stamp_ns: int
+    estimate: Estimate | None
+    belief: GridBelief | None = None
+    network_xy_enu_m: np.ndarray | None = None
+    network_latlon_deg: tuple[float, float] | None = None
+    alt_m: float = 0.0
+    events: tuple[LocalizerEvent, ...] = ()
+    network_skipped: str = ''
+
+
+@dataclass(frozen=True)
+class LocalizerHealth:
+    """A snapshot of the Localizer's counters for diagnostics (all counts since start).
+
+    ``engine_info`` holds the engine's scalar facts (name, grid_n, sat_size, temporal and the
+    checkpoint metadata); it is empty without a network. ``tiles`` is the tile provider's own
+    ``health()`` snapshot (``None`` without tiles).
+    """
+
+    network_enabled: bool
+    filter_initialized: bool
+    engine_info: dict = field(default_factory=dict)
+    fixes: int = 0
+    fixes_unusable: int = 0
+    fixes_accepted: int = 0
+    fixes_rejected: int = 0
+    frames: int = 0
+    frames_without_position: int = 0
+    frames_without_tile: int = 0
+    frames_with_network: int = 0
+    frames_uncertain: int = 0
+    grids_used: int = 0
+    resamples: int = 0
+    reinitializations: int = 0
+    last_reinit_reason: str = ''
+    hidden_resets: dict = field(default_factory=dict)
+    hidden_shifts: int = 0
+    tiles_encoded: int = 0
+    last_tile_reason: str = ''
+    tiles: object | None = None

@@ -4,17 +4,19 @@ from cvseq_localizer.worker import LatestFrameWorker
 
 
 def test_latest_frame_wins_and_counts_drops():
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
     seen = []
 
     def process(stamp_ns, frame):
-        gate.wait(5)
+        started.set()
+        assert gate.wait(5), 'the test never opened the gate'
         return stamp_ns
 
     worker = LatestFrameWorker(process, seen.append)
     try:
-        worker.submit(1, 'a')  # taken by the thread, blocks on the gate
-        assert not worker.wait_idle(0.2)
+        worker.submit(1, 'a')
+        assert started.wait(5), 'the worker thread did not take frame 1 within 5 s'
+        assert not worker.wait_idle(0)  # frame 1 is running, blocked on the gate
         for stamp in (2, 3, 4):
             worker.submit(stamp, 'x')
         gate.set()

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from cvseq_localizer.model.backbone import build_backbone
-from cvseq_localizer.model.config import ModelConfig
+from cvseq_localizer.model.config import FEATURE_STRIDE, ModelConfig
 from cvseq_localizer.model.fusion import FusionTransformer
 from cvseq_localizer.model.heads import MLP, Decoded, decode
 from cvseq_localizer.model.position import sine_position_encoding
@@ -69,7 +69,7 @@ class CrossViewSeqNet(nn.Module):
         n = cfg.grid_size
         pe = sine_position_encoding(n, n, d, cfg.pe_temperature)
         self.register_buffer('sat_pos', pe[None], persistent=False)  # [1, N^2, D]
-        hg, wg = (-(-s // 8) for s in cfg.ground_size)
+        hg, wg = (-(-s // FEATURE_STRIDE) for s in cfg.ground_size)
         pe = sine_position_encoding(hg, wg, d, cfg.pe_temperature)
         self.register_buffer('ground_pos', pe[None], persistent=False)  # [1, Hg*Wg, D]
 

@@ -12,6 +12,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from cvseq_localizer.model.grid_shift import hidden_grid_n, shift_slices
+
 
 class SatFeatures(NamedTuple):
     """Satellite branch output, computed once per tile (``encode_satellite``)."""
@@ -61,29 +63,14 @@ def shift_hidden(hidden: HiddenState, d_row: int, d_col: int) -> HiddenState:
     grows south, col grows east). Cells entering the grid are zero and invalid; a shift of ``N``
     or more cells in either direction gives an all-invalid state.
     """
-    if int(d_row) != d_row or int(d_col) != d_col:
-        raise ValueError(f'shift ({d_row}, {d_col}) must be whole cells')
-    d_row, d_col = int(d_row), int(d_col)
     state, valid = hidden
+    n = hidden_grid_n(tuple(state.shape), tuple(valid.shape))
+    slices = shift_slices(d_row, d_col, n)
     b, n2, dim = state.shape
-    n = int(round(n2**0.5))
-    if n * n != n2 or valid.shape != (b, n2):
-        raise ValueError(
-            f'hidden state needs state [B, N^2, D] and valid [B, N^2], got '
-            f'{tuple(state.shape)} and {tuple(valid.shape)}'
-        )
     new_state = torch.zeros_like(state).view(b, n, n, dim)
     new_valid = torch.zeros_like(valid).view(b, n, n)
-    if abs(d_row) < n and abs(d_col) < n:
-        src_r, dst_r = _ranges(d_row, n)
-        src_c, dst_c = _ranges(d_col, n)
+    if slices is not None:
+        (src_r, src_c), (dst_r, dst_c) = slices
         new_state[:, dst_r, dst_c] = state.view(b, n, n, dim)[:, src_r, src_c]
         new_valid[:, dst_r, dst_c] = valid.view(b, n, n)[:, src_r, src_c]
     return HiddenState(new_state.view(b, n2, dim), new_valid.view(b, n2))
-
-
-def _ranges(shift: int, n: int) -> tuple[slice, slice]:
-    """Source and destination slices along one axis: new index = old index - shift."""
-    if shift >= 0:
-        return slice(shift, n), slice(0, n - shift)
-    return slice(0, n + shift), slice(-shift, n)

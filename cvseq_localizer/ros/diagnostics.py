@@ -1,12 +1,13 @@
 """Health of the running localizer as diagnostic status records (no rclpy here).
 
 :class:`NodeCounters` is what the node counts itself (inputs, drops, latency);
-:func:`collect_statuses` combines it with the Localizer's and filter's counters into
+:func:`collect_statuses` combines it with the Localizer's ``health()`` snapshot into
 :class:`Status` records that ``conversions.diagnostics_to_msg`` turns into a DiagnosticArray.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import Counter, deque
@@ -15,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from cvseq_localizer.types import Estimate
+from cvseq_localizer.filter import max_sigma_m
+from cvseq_localizer.types import Estimate, LocalizerHealth
 
 OK, WARN, ERROR, STALE = 0, 1, 2, 3
 PREFIX = 'cvseq_localizer'
@@ -69,61 +71,55 @@ class NodeCounters:
         return float(np.percentile(lat, 50) * 1e3), float(lat.max() * 1e3)
 
 
-def collect_statuses(localizer: Any, counters: NodeCounters, dropped: int) -> list[Status]:
+def collect_statuses(
+    health: LocalizerHealth, counters: NodeCounters, dropped: int
+) -> list[Status]:
     """Model, tile service, filter, inputs and latency statuses of a running node."""
     return [
-        _model(localizer),
-        _tiles(localizer),
-        _filter(localizer, counters.last_estimate),
-        _inputs(localizer, counters, dropped),
+        _model(health),
+        _tiles(health),
+        _filter(health, counters.last_estimate),
+        _inputs(health, counters, dropped),
         _latency(counters),
     ]
 
 
-def _model(localizer: Any) -> Status:
-    engine = localizer.engine
-    if engine is None or not localizer.config.use_network:
+def _model(h: LocalizerHealth) -> Status:
+    if not h.network_enabled:
         return Status(f'{PREFIX}: model', WARN, 'no network: GNSS-only filter')
-    meta = getattr(engine, 'metadata', {}) or {}
-    values = {
-        'engine': type(engine).__name__,
-        'grid_n': engine.grid_n,
-        'sat_size': engine.sat_size,
-    }
-    values.update({k: v for k, v in meta.items() if isinstance(v, (str, int, float))})
-    return Status(f'{PREFIX}: model', OK, 'loaded', values)
+    return Status(f'{PREFIX}: model', OK, 'loaded', dict(h.engine_info))
 
 
-def _tiles(localizer: Any) -> Status:
-    s = localizer.stats
-    values = {
-        'tiles_encoded': s.tiles_encoded,
-        'frames_with_network': s.frames_with_network,
-        'frames_without_tile': s.frames_without_tile,
-        'last_reason': s.last_tile_reason or '-',
+def _tiles(h: LocalizerHealth) -> Status:
+    values: dict[str, Any] = {
+        'tiles_encoded': h.tiles_encoded,
+        'frames_with_network': h.frames_with_network,
+        'frames_without_tile': h.frames_without_tile,
+        'last_reason': h.last_tile_reason or '-',
     }
-    if localizer.tiles is None:
+    if h.tiles is None:
         return Status(f'{PREFIX}: tile service', WARN, 'no tile source', values)
-    if s.frames_without_tile and not s.frames_with_network:
+    if dataclasses.is_dataclass(h.tiles):
+        values.update(dataclasses.asdict(h.tiles))
+    if h.frames_without_tile and not h.frames_with_network:
         return Status(f'{PREFIX}: tile service', ERROR, 'no tile available yet', values)
-    level = WARN if s.frames_without_tile else OK
+    level = WARN if h.frames_without_tile else OK
     return Status(f'{PREFIX}: tile service', level, 'serving tiles', values)
 
 
-def _filter(localizer: Any, est: Estimate | None) -> Status:
-    f = localizer.filter.stats
-    values = {
-        'fixes_accepted': f.fixes_accepted,
-        'fixes_rejected': f.fixes_rejected,
-        'grids_used': f.grids_used,
-        'resamples': f.resamples,
-        'reinitializations': f.reinitializations,
-        'last_reinit_reason': f.last_reinit_reason or '-',
+def _filter(h: LocalizerHealth, est: Estimate | None) -> Status:
+    values: dict[str, Any] = {
+        'fixes_accepted': h.fixes_accepted,
+        'fixes_rejected': h.fixes_rejected,
+        'grids_used': h.grids_used,
+        'resamples': h.resamples,
+        'reinitializations': h.reinitializations,
+        'last_reinit_reason': h.last_reinit_reason or '-',
     }
     name = f'{PREFIX}: filter'
-    if not localizer.filter.is_initialized or est is None:
+    if not h.filter_initialized or est is None:
         return Status(name, WARN, 'waiting for a usable GNSS fix', values)
-    std = math.sqrt(max(float(np.max(np.linalg.eigvalsh(est.cov_xy_m2))), 0.0))
+    std = max_sigma_m(est.cov_xy_m2)
     values.update({'position_std_m': f'{std:.2f}', 'ess': f'{est.ess:.0f}',
                    'speed_mps': f'{est.speed_mps:.2f}', 'gnss_only': est.gnss_only})  # fmt: skip
     if est.diverged:
@@ -131,14 +127,14 @@ def _filter(localizer: Any, est: Estimate | None) -> Status:
     return Status(name, OK, 'gnss-only' if est.gnss_only else 'fusing network and GNSS', values)
 
 
-def _inputs(localizer: Any, c: NodeCounters, dropped: int) -> Status:
+def _inputs(h: LocalizerHealth, c: NodeCounters, dropped: int) -> Status:
     values: dict[str, Any] = {
         'images': c.images,
         'fixes': c.fixes,
         'poses': c.poses,
         'dropped_frames': dropped,
-        'rejected_fixes': localizer.filter.stats.fixes_rejected,
-        'unusable_fixes': localizer.stats.fixes_unusable,
+        'rejected_fixes': h.fixes_rejected,
+        'unusable_fixes': h.fixes_unusable,
         'non_finite_estimates': c.not_published,
         'inference_errors': c.inference_errors,
     }

@@ -26,18 +26,11 @@ from cvseq_localizer.ros import conversions as conv
 from cvseq_localizer.ros.diagnostics import NodeCounters, collect_statuses
 from cvseq_localizer.ros.msgtypes import rclpy_types
 from cvseq_localizer.ros.params import NodeSettings, ParameterError, declare_parameters
-from cvseq_localizer.types import STATUS_NO_FIX, Estimate
+from cvseq_localizer.types import STATUS_NO_FIX, GridBelief, LocalizerOutput
 from cvseq_localizer.worker import LatestFrameWorker
 
 NODE_NAME = 'cvseq_localizer'
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-IMAGE_PROBLEMS = (  # ConversionError text -> diagnostics key
-    ('unsupported image encoding', 'encoding'),
-    ('empty image', 'empty'),
-    ('needs', 'size'),
-    ('step', 'step'),
-    ('could not be decoded', 'decode'),
-)
 
 
 class LocalizerNode(Node):
@@ -61,7 +54,7 @@ class LocalizerNode(Node):
         self.create_timer(self.settings.diagnostics_period_s, self.publish_diagnostics)
         self.get_logger().info(
             f'listening to {self._image_sub.topic_name} and {self._fix_sub.topic_name}; '
-            f'network: {"on" if self.localizer.engine is not None else "off (GNSS-only)"}'
+            f'network: {"on" if self.localizer.network_enabled else "off (GNSS-only)"}'
         )
 
     # ---------------------------------------------------------------------------- plumbing
@@ -112,7 +105,7 @@ class LocalizerNode(Node):
         try:
             rgb = self._decode(msg)
         except conv.ConversionError as exc:
-            self.counters.count('bad_images', _image_problem(str(exc)))
+            self.counters.count('bad_images', exc.kind)
             self.get_logger().warning(
                 f'dropping camera frame: {exc}', throttle_duration_sec=self._warn_s
             )
@@ -131,7 +124,7 @@ class LocalizerNode(Node):
                 throttle_duration_sec=self._warn_s,
             )
         try:
-            self.localizer.on_gnss(fix.stamp_ns, fix)
+            self.localizer.on_gnss(fix)
         except Exception as exc:  # a bad message must not take the node down
             self.counters.count('bad_fixes', 'error')
             self.get_logger().warning(
@@ -139,17 +132,20 @@ class LocalizerNode(Node):
             )
 
     # ------------------------------------------------------------------------------ worker
-    def _infer(self, stamp_ns: int, frame: tuple[Any, float]) -> tuple[Estimate, float] | None:
+    def _infer(
+        self, stamp_ns: int, frame: tuple[Any, float]
+    ) -> tuple[LocalizerOutput, float] | None:
         rgb, received = frame
-        est = self.localizer.on_image(stamp_ns, rgb)
-        return None if est is None else (est, received)
+        out = self.localizer.on_image(stamp_ns, rgb)
+        return None if out.estimate is None else (out, received)
 
     def _on_inference_error(self, exc: BaseException) -> None:
         self.counters.count('inference_errors')
         self.get_logger().warning(f'inference failed: {exc!r}', throttle_duration_sec=self._warn_s)
 
-    def _publish(self, result: tuple[Estimate, float]) -> None:
-        est, received = result
+    def _publish(self, result: tuple[LocalizerOutput, float]) -> None:
+        out, received = result
+        est = out.estimate
         if not conv.estimate_is_finite(est):
             self.counters.count('not_published')
             self.get_logger().warning(
@@ -160,26 +156,23 @@ class LocalizerNode(Node):
         self._outputs['pose'].publish(conv.estimate_to_pose_msg(est, s.map_frame, t))
         odom = conv.estimate_to_odometry(est, s.map_frame, s.base_frame, t)
         self._outputs['odometry'].publish(odom)
-        fix = conv.estimate_to_navsatfix(est, self.localizer.last_fix_alt_m, s.map_frame, t)
+        fix = conv.estimate_to_navsatfix(est, out.alt_m, s.map_frame, t)
         if fix is not None:
             self._outputs['fix'].publish(fix)
         if self._tf is not None:
             self._tf.sendTransform(conv.estimate_to_transform(est, s.map_frame, s.base_frame, t))
-        if 'debug' in self._outputs:
-            self._publish_debug(est.stamp_ns)
+        if 'debug' in self._outputs and out.belief is not None:
+            self._publish_debug(out.belief)
         self.counters.published(est, time.monotonic() - received)
 
-    def _publish_debug(self, stamp_ns: int) -> None:
-        belief = self.localizer.last_belief
-        if belief is None or belief.stamp_ns != stamp_ns:
-            return
+    def _publish_debug(self, belief: GridBelief) -> None:
         rgb = conv.belief_overlay_rgb(belief.prob, belief.geo.image)
-        msg = conv.rgb_to_image_msg(rgb, stamp_ns, self.settings.map_frame, self.types)
+        msg = conv.rgb_to_image_msg(rgb, belief.stamp_ns, self.settings.map_frame, self.types)
         self._outputs['debug'].publish(msg)
 
     # --------------------------------------------------------------------- health, shutdown
     def publish_diagnostics(self) -> None:
-        statuses = collect_statuses(self.localizer, self.counters, self.worker.dropped)
+        statuses = collect_statuses(self.localizer.health(), self.counters, self.worker.dropped)
         now_ns = self.get_clock().now().nanoseconds
         msg = conv.diagnostics_to_msg(
             statuses, now_ns, self.get_fully_qualified_name(), self.types
@@ -203,10 +196,6 @@ def _build(settings: NodeSettings) -> Any:
             f'cannot start with model_path {pipe.model_path!r} and tiles {pipe.tiles!r}: {exc} '
             '(set allow_gnss_only: true to run without the network)'
         ) from exc
-
-
-def _image_problem(text: str) -> str:
-    return next((key for needle, key in IMAGE_PROBLEMS if needle in text), 'other')
 
 
 def spin_node(node: Node) -> None:

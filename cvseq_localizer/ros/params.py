@@ -19,9 +19,8 @@ from typing import Any
 from cvseq_localizer.filter import FilterConfig
 from cvseq_localizer.localizer import LocalizerConfig
 from cvseq_localizer.pipeline import PipelineConfig
+from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model_or_expected
 
-PACKAGE = 'cvseq_localizer'
-DEFAULT_MODEL_FILE = 'small_tam.pt'
 _TOPIC = re.compile(r'^[~/]?[A-Za-z_][\w/]*$')
 
 
@@ -54,7 +53,7 @@ def _filter(name: str, description: str) -> Param:
 PARAMS: tuple[Param, ...] = (
     # ------------------------------------------------------------------ model and tiles
     Param('model_path', '', "checkpoint .pt or ONNX export dir; '' = shipped models/"
-          f'{DEFAULT_MODEL_FILE}', 'pipeline'),
+          f'{SHIPPED_MODEL_FILE}', 'pipeline'),
     Param('engine', 'auto', "inference runtime: 'auto', 'torch' or 'onnx'", 'pipeline'),
     Param('device', 'cpu', "'cpu' or 'cuda[:N]'", 'pipeline'),
     Param('providers', ['auto'], "ONNX Runtime providers in order of preference; ['auto'] = "
@@ -66,7 +65,7 @@ PARAMS: tuple[Param, ...] = (
     Param('tile_ground_m', 0.0, 'ground size of the model input tile, m; 0 = the value the '
           'checkpoint was trained with', 'pipeline'),
     Param('tile_deadline_s', 0.05, 'longest wait for a satellite tile per frame, s; negative = '
-          'block until assembled (deterministic, as cvseq-replay)', 'localizer'),
+          'block until assembled (deterministic, as cvseq-replay)', 'pipeline'),
     Param('allow_gnss_only', False, 'run the GNSS-only filter instead of failing when the model '
           'or the tiles are unavailable', 'pipeline'),
     Param('seed', 0, 'seed of the particle filter random generator', 'pipeline'),
@@ -86,7 +85,7 @@ PARAMS: tuple[Param, ...] = (
           'node'),
     # ------------------------------------------------------------------------- localizer
     Param('use_network', True, 'run the cross-view network (false = GNSS-only filter)',
-          'localizer'),
+          'pipeline'),
     Param('use_fixed_datum', False, 'use datum_* as the map origin (false = the first fix)',
           'localizer'),
     Param('datum_lat_deg', 0.0, 'map origin latitude, deg (with use_fixed_datum)', 'localizer'),
@@ -135,13 +134,8 @@ class NodeSettings:
 
 
 def default_model_path() -> Path:
-    """The shipped weights: the installed share directory, else the repository's ``models/``."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory(PACKAGE)) / 'models' / DEFAULT_MODEL_FILE
-    except (ImportError, LookupError, ValueError, OSError):
-        return Path(__file__).resolve().parents[2] / 'models' / DEFAULT_MODEL_FILE
+    """The shipped weights (see :mod:`cvseq_localizer.shipped`), or where they were expected."""
+    return shipped_model_or_expected()
 
 
 def settings_from_values(values: Mapping[str, Any]) -> NodeSettings:
@@ -169,14 +163,14 @@ def _pipeline(sections: dict[str, dict[str, Any]]) -> PipelineConfig:
         raise ParameterError(str(exc).replace('FilterConfig.', 'parameter ')) from exc
     loc = dict(sections['localizer'])
     fixed = loc.pop('use_fixed_datum')
-    deadline = loc.pop('tile_deadline_s')
     localizer = replace(
         LocalizerConfig(),
         **loc if fixed else {k: v for k, v in loc.items() if not k.startswith('datum_l')},
-        tile_deadline_s=None if deadline < 0 else float(deadline),
         filter=filter_cfg,
     )
     pipe = dict(sections['pipeline'])
+    deadline = pipe['tile_deadline_s']
+    pipe['tile_deadline_s'] = None if deadline < 0 else float(deadline)
     pipe['providers'] = None if list(pipe['providers']) == ['auto'] else list(pipe['providers'])
     pipe['tile_ground_m'] = pipe['tile_ground_m'] or None
     pipe['model_path'] = _model_path(pipe['model_path'], pipe['allow_gnss_only'])

@@ -7,6 +7,7 @@ opaque to callers: they keep it, pass it back, and ask the engine to shift it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -31,12 +32,22 @@ class EngineOutput:
 
 @runtime_checkable
 class InferenceEngine(Protocol):
-    """What the Localizer needs from a network runtime."""
+    """What the Localizer and the pipeline need from a network runtime."""
 
+    #: short runtime name ('torch', 'onnx')
+    name: str
     #: grid cells per side (N)
     grid_n: int
-    #: whether the model has a temporal module (hidden state matters)
+    #: satellite tile edge the network takes, px (S)
+    sat_size: int
+    #: whether the model has a temporal module (the hidden state carries information)
     temporal: bool
+    #: training centre-prior sigma per axis, m (0 = unknown: no prior correction)
+    offset_sigma_m: float
+    #: ground size of the training satellite tiles, m (None = not recorded)
+    sat_ground_m: float | None
+    #: the checkpoint's extra values (provenance, training settings)
+    metadata: Mapping[str, Any]
 
     def encode_satellite(self, tile_rgb: np.ndarray) -> Any:
         """Encode a satellite tile (``S x S x 3`` uint8 RGB, north-up) once per tile."""
@@ -46,3 +57,23 @@ class InferenceEngine(Protocol):
 
     def shift_hidden(self, hidden: Any, d_row: int, d_col: int) -> Any:
         """Move the hidden state when the tile centre moves by whole cells (row S, col E)."""
+
+
+def training_facts(metadata: Mapping[str, Any]) -> tuple[float, float | None]:
+    """``(offset_sigma_m, sat_ground_m)`` from a checkpoint's metadata (0 / None if absent)."""
+    sigma = float(metadata.get('offset_sigma_m', 0.0) or 0.0)
+    ground = metadata.get('sat_ground_m')
+    return sigma, None if ground is None else float(ground)
+
+
+def engine_info(engine: InferenceEngine) -> dict[str, Any]:
+    """Scalar facts about an engine for diagnostics (name, sizes, temporal, metadata)."""
+    info: dict[str, Any] = {
+        'engine': engine.name,
+        'grid_n': int(engine.grid_n),
+        'sat_size': int(engine.sat_size),
+        'temporal': bool(engine.temporal),
+    }
+    meta = engine.metadata or {}
+    info.update({k: v for k, v in meta.items() if isinstance(v, str | int | float)})
+    return info

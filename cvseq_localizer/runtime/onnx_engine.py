@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import onnxruntime as ort
 
-from cvseq_localizer.runtime.engine import EngineOutput
+from cvseq_localizer.model.grid_shift import hidden_grid_n, shift_slices
+from cvseq_localizer.runtime.engine import EngineOutput, training_facts
 from cvseq_localizer.runtime.export import (
     STEP_OUTPUTS,
     ExportFormatError,
@@ -119,23 +120,15 @@ def shift_hidden_np(
 
     Old cell ``(r, c)`` becomes ``(r - d_row, c - d_col)``; entering cells are zero/invalid.
     """
-    if int(d_row) != d_row or int(d_col) != d_col:
-        raise ValueError(f'shift ({d_row}, {d_col}) must be whole cells')
-    d_row, d_col = int(d_row), int(d_col)
+    n = hidden_grid_n(state.shape, valid.shape)
+    slices = shift_slices(d_row, d_col, n)
     b, n2, dim = state.shape
-    n = int(round(n2**0.5))
-    if n * n != n2 or valid.shape != (b, n2):
-        raise ValueError(
-            f'hidden state needs state [B, N^2, D] and valid [B, N^2], got '
-            f'{state.shape} and {valid.shape}'
-        )
     new_state = np.zeros((b, n, n, dim), state.dtype)
     new_valid = np.zeros((b, n, n), valid.dtype)
-    if abs(d_row) < n and abs(d_col) < n:
-        rows = slice(max(d_row, 0), n + min(d_row, 0)), slice(max(-d_row, 0), n - max(d_row, 0))
-        cols = slice(max(d_col, 0), n + min(d_col, 0)), slice(max(-d_col, 0), n - max(d_col, 0))
-        new_state[:, rows[1], cols[1]] = state.reshape(b, n, n, dim)[:, rows[0], cols[0]]
-        new_valid[:, rows[1], cols[1]] = valid.reshape(b, n, n)[:, rows[0], cols[0]]
+    if slices is not None:
+        (src_r, src_c), (dst_r, dst_c) = slices
+        new_state[:, dst_r, dst_c] = state.reshape(b, n, n, dim)[:, src_r, src_c]
+        new_valid[:, dst_r, dst_c] = valid.reshape(b, n, n)[:, src_r, src_c]
     return new_state.reshape(b, n2, dim), new_valid.reshape(b, n2)
 
 
@@ -175,6 +168,7 @@ class OrtEngine:
         self.grid_n = int(self.config.grid_size)
         self.temporal = bool(self.config.temporal)
         self.sat_size = int(self.config.sat_size)
+        self.offset_sigma_m, self.sat_ground_m = training_facts(self.metadata)
         norm = self.export_info.get('normalisation') or {}
         self._mean = tuple(norm.get('mean', self.config.mean))
         self._std = tuple(norm.get('std', self.config.std))

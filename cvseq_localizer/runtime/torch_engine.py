@@ -13,7 +13,7 @@ import torch
 from cvseq_localizer.model.checkpoint import load_checkpoint
 from cvseq_localizer.model.net import CrossViewSeqNet
 from cvseq_localizer.model.state import HiddenState, SatFeatures, shift_hidden
-from cvseq_localizer.runtime.engine import EngineOutput
+from cvseq_localizer.runtime.engine import EngineOutput, training_facts
 from cvseq_localizer.runtime.preprocess import preprocess_ground, preprocess_satellite
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class TorchEngine:
         self.grid_n = int(self.config.grid_size)
         self.temporal = bool(self.config.temporal)
         self.sat_size = int(self.config.sat_size)
+        self.offset_sigma_m, self.sat_ground_m = training_facts(self.metadata)
         self._autocast = None
         if precision != 'fp32':
             if precision not in AUTOCAST_DTYPES:

@@ -89,6 +89,18 @@ class CoveringTile:
         return self.geo is not None and not self.reason
 
 
+@dataclass(frozen=True)
+class TileServiceHealth:
+    """Counts of ``SatelliteTileService``'s caches (source tiles in memory, fetches queued or
+    running, failed and missing source tiles, assembled output tiles)."""
+
+    memory_tiles: int
+    pending_fetches: int
+    failed_tiles: int
+    missing_tiles: int
+    assembled_tiles: int
+
+
 class SatelliteTileService:
     """Covering tiles for positions, snapped to a fixed lattice, fetched in the background.
 
@@ -119,6 +131,22 @@ class SatelliteTileService:
         self._closed = False
 
     # --------------------------------------------------------------------------------- public
+    @property
+    def ground_m(self) -> float:
+        """Ground size of one output tile edge, m (the ``TileProvider`` protocol)."""
+        return float(self.config.ground_m)
+
+    def health(self) -> TileServiceHealth:
+        """A snapshot of the caches and fetches (the ``TileProvider`` protocol)."""
+        with self._lock:
+            return TileServiceHealth(
+                memory_tiles=len(self._memory),
+                pending_fetches=len(self._pending),
+                failed_tiles=len(self._failed),
+                missing_tiles=len(self._missing),
+                assembled_tiles=len(self._assembled),
+            )
+
     @property
     def lattice(self) -> Lattice | None:
         """The lattice (``None`` until the first query when ``ref_lat_deg`` is not set)."""

@@ -11,20 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-SHIPPED_MODEL = Path(__file__).resolve().parents[2] / 'models' / 'small_tam.pt'
-
-
-def shipped_model() -> Path | None:
-    """The shipped TAM weights: the installed share directory first, then the repository."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        share = Path(get_package_share_directory('cvseq_localizer')) / 'models' / 'small_tam.pt'
-        if share.is_file():
-            return share
-    except Exception:  # not installed as a ROS package (or ament_index missing): use the repo
-        pass
-    return SHIPPED_MODEL if SHIPPED_MODEL.is_file() else None
+from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model
 
 
 def simulate_cached(out: Path, seed: int, duration_s: float) -> Path:
@@ -39,24 +26,32 @@ def simulate_cached(out: Path, seed: int, duration_s: float) -> Path:
     return folder / 'bag'
 
 
-def demo(args: argparse.Namespace) -> int:
-    from cvseq_localizer.tools.evaluate import evaluate
-    from cvseq_localizer.tools.replay import ReplayOptions, pipeline_from_args
+def demo(
+    out: Path,
+    seed: int = 7,
+    duration_s: float = 60.0,
+    model: Path | None = None,
+    engine: str = 'auto',
+    device: str = 'cpu',
+) -> int:
+    """Simulate (cached), evaluate ``model`` (default: the shipped weights), print the table."""
+    from cvseq_localizer.tools.evaluate import evaluate, summary_table
+    from cvseq_localizer.tools.replay import ReplayOptions, pipeline_for_bag
 
-    out = Path(args.out)
-    bag = simulate_cached(out, args.seed, args.duration)
-    model = Path(args.model) if args.model else shipped_model()
+    out = Path(out)
+    bag = simulate_cached(out, seed, duration_s)
+    model = model or shipped_model()
     if model is None:
-        print('NOTE: no trained weights found (models/small_tam.pt): the network is untrained, '
-              'so the demo shows the GNSS-only particle filter.')  # fmt: skip
+        print(f'NOTE: no trained weights found (models/{SHIPPED_MODEL_FILE}): the demo shows the '
+              'GNSS-only particle filter.')  # fmt: skip
     else:
         print(f'model: {model}')
-    ns = argparse.Namespace(model=str(model or ''), engine=args.engine, device=args.device,
-                            tiles='', zoom=None, seed=0, gnss_only=model is None)  # fmt: skip
-    pipeline = pipeline_from_args(ns, bag)
+    pipeline = pipeline_for_bag(
+        bag, model, gnss_only=model is None, engine=engine, device=device, seed=0
+    )
     report = out / 'report'
-    evaluate(bag, report, pipeline, ReplayOptions())
-    print((report / 'report.md').read_text().split('\n\nRuns:')[0])
+    summary = evaluate(bag, report, pipeline, ReplayOptions())
+    print(summary_table(summary))
     print(f'\nfull report with plots: {report / "report.md"}')
     return 0
 
@@ -73,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
-    return demo(args)
+    return demo(
+        Path(args.out), args.seed, args.duration, Path(args.model) if args.model else None,
+        args.engine, args.device,
+    )  # fmt: skip
 
 
 if __name__ == '__main__':

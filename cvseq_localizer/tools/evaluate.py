@@ -2,13 +2,12 @@
 GNSS + network filter against the bag's ground truth, as Markdown/JSON tables and PNG plots.
 
 Position errors are reported in the form of seed 004's Table III (mean, median, p90, p95, p99)
-plus the paper's sequence mean/median (50 m windows).
+plus the paper's sequence mean/median (50 m windows). Runs the shipped model unless ``--model``
+names another or ``--gnss-only`` turns the network off.
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import logging
 import math
@@ -23,9 +22,11 @@ from cvseq_localizer.pipeline import PipelineConfig
 from cvseq_localizer.ros.conversions import navsatfix_to_gnss, quaternion_to_yaw, stamp_to_ns
 from cvseq_localizer.tools.bagio import BagError, bag_topics, read_messages
 from cvseq_localizer.tools.replay import (
+    BAG_ERRORS,
     ReplayOptions,
-    add_bag_args,
-    pipeline_from_args,
+    ReplayPoses,
+    bag_cli,
+    cli_error,
     replay,
 )
 from cvseq_localizer.train.metrics import (
@@ -100,18 +101,16 @@ def raw_gnss(bag: Path, fix_topic: str, frame: LocalFrame) -> tuple[np.ndarray, 
     return stamps, np.stack([np.atleast_1d(e), np.atleast_1d(n)], 1)
 
 
-def read_poses(csv_path: Path, frame: LocalFrame, prefix: str = '') -> dict[str, np.ndarray]:
-    """Columns of a replay CSV; ``prefix='net_'`` reads the network-only positions."""
-    with open(csv_path) as fh:
-        rows = list(csv.DictReader(fh))
-    stamps = np.array([int(r['stamp_ns']) for r in rows], np.int64)
-    lat = np.array([float(r[f'{prefix}lat_deg']) for r in rows])
-    lon = np.array([float(r[f'{prefix}lon_deg']) for r in rows])
+def poses_enu(poses: ReplayPoses, frame: LocalFrame, network: bool = False) -> dict:
+    """Replayed positions in ``frame`` (the ground truth's): ``stamp_ns``, ``xy`` (and ``yaw``);
+    ``network=True`` takes the network-only argmax positions (frames where it ran)."""
+    lat = poses.net_lat_deg if network else poses.lat_deg
+    lon = poses.net_lon_deg if network else poses.lon_deg
     ok = np.isfinite(lat) & np.isfinite(lon)
     e, n, _ = frame.to_enu(lat[ok], lon[ok]) if ok.any() else (np.zeros(0), np.zeros(0), None)
-    out = {'stamp_ns': stamps[ok], 'xy': np.stack([np.atleast_1d(e), np.atleast_1d(n)], 1)}
-    if not prefix:
-        out['yaw'] = np.array([float(r['yaw_rad']) for r in rows])[ok]
+    out = {'stamp_ns': poses.stamp_ns[ok], 'xy': np.stack([np.atleast_1d(e), np.atleast_1d(n)], 1)}
+    if not network:
+        out['yaw'] = poses.yaw_rad[ok]
     return out
 
 
@@ -153,14 +152,14 @@ def evaluate(
     results[ROWS[0]] = score(track, g_stamps, g_xy)
     gnss_cfg = replace(pipeline, model_path='', allow_gnss_only=True)
     runs['gnss'] = replay(bag, out_dir / 'gnss_only', replace(options, pipeline=gnss_cfg))
-    est = read_poses(runs['gnss'].csv_path, frame)
+    est = poses_enu(runs['gnss'].poses, frame)
     results[ROWS[1]] = score(track, est['stamp_ns'], est['xy'], est['yaw'])
     trajectories = {'ground truth': track.xy, 'raw GNSS': g_xy, ROWS[1]: est['xy']}
     if pipeline.model_path:
         runs['fused'] = replay(bag, out_dir / 'fused', replace(options, pipeline=pipeline))
-        net = read_poses(runs['fused'].csv_path, frame, prefix='net_')
+        net = poses_enu(runs['fused'].poses, frame, network=True)
         results[ROWS[2]] = score(track, net['stamp_ns'], net['xy'])
-        est = read_poses(runs['fused'].csv_path, frame)
+        est = poses_enu(runs['fused'].poses, frame)
         results[ROWS[3]] = score(track, est['stamp_ns'], est['xy'], est['yaw'])
         trajectories[ROWS[3]] = est['xy']
     summary = _summary(results, runs, pipeline)
@@ -199,8 +198,8 @@ def _json_default(value):
     return float(value) if isinstance(value, np.floating) else str(value)
 
 
-def markdown_report(summary: dict, plots: list[str]) -> str:
-    """The evaluation as a Markdown table (+ plot links)."""
+def summary_table(summary: dict) -> str:
+    """The heading, the model and the accuracy table (what the CLIs print)."""
     head = ('| | mean | median | p90 | p95 | p99 | seq. mean | seq. median | heading |\n'
             '|---|---|---|---|---|---|---|---|---|\n')  # fmt: skip
     lines = []
@@ -211,28 +210,40 @@ def markdown_report(summary: dict, plots: list[str]) -> str:
         heading = r.get('heading_mean_deg', math.nan)
         lines.append(f'| {name} | {cells} | '
                      f'{f"{heading:.1f} deg" if math.isfinite(heading) else "-"} |')  # fmt: skip
+    model = summary['model'] or 'none (GNSS only)'
+    return f'# Localisation accuracy\n\nModel: `{model}`\n\n{head}' + '\n'.join(lines)
+
+
+def markdown_report(summary: dict, plots: list[str]) -> str:
+    """The evaluation as Markdown: :func:`summary_table`, the run counters, plot links."""
     runs = '\n'.join(f'- {name}: ' + ', '.join(f'{k} {v}' for k, v in stats.items())
                      for name, stats in summary['runs'].items())  # fmt: skip
     images = '\n'.join(f'![{p}]({p})' for p in plots)
-    model = summary['model'] or 'none (GNSS only)'
-    return (f'# Localisation accuracy\n\nModel: `{model}`\n\n{head}' + '\n'.join(lines)
-            + f'\n\nRuns:\n{runs}\n\n{images}\n')  # fmt: skip
+    return f'{summary_table(summary)}\n\nRuns:\n{runs}\n\n{images}\n'
+
+
+def run_evaluate(
+    bag: Path,
+    out: Path,
+    pipeline: PipelineConfig,
+    image_topic: str = '/camera/image_raw',
+    fix_topic: str = '/gnss/fix',
+) -> int:
+    """``cvseq-evaluate``: evaluate, print the table; returns the exit code."""
+    try:
+        summary = evaluate(bag, out, pipeline, ReplayOptions(image_topic, fix_topic))
+    except BAG_ERRORS as exc:
+        return cli_error('cvseq-evaluate', exc)
+    print(summary_table(summary))
+    print(f'\nreport: {Path(out) / "report.md"}')
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='cvseq-evaluate', description=__doc__)
-    add_bag_args(parser, 'rosbag2 with ground truth (/ground_truth/fix)')
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
-    options = ReplayOptions(args.image_topic, args.fix_topic)
-    try:
-        summary = evaluate(args.bag, args.out, pipeline_from_args(args, args.bag), options)
-    except (BagError, FileNotFoundError, ValueError) as exc:
-        print(f'cvseq-evaluate: error: {exc}', file=sys.stderr)
-        return 2
-    print((args.out / 'report.md').read_text().split('\n\nRuns:')[0])
-    print(f'\nreport: {args.out / "report.md"}')
-    return 0 if summary else 1
+    return bag_cli(
+        'cvseq-evaluate', __doc__, 'rosbag2 with ground truth (/ground_truth/fix)', run_evaluate,
+        argv, logging.WARNING,
+    )  # fmt: skip
 
 
 if __name__ == '__main__':

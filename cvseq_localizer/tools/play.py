@@ -41,6 +41,8 @@ class PlayOptions:
             has a matched subscriber (0 = do not wait).
         after_publish: called with ``(topic, log_time_ns)`` after each message (tests use it to
             pace playback to the consumer).
+        monotonic: the wall clock, s (tests pass a fake one with ``sleep``).
+        sleep: waits the given seconds.
     """
 
     rate: float = 1.0
@@ -49,6 +51,8 @@ class PlayOptions:
     clock: bool = True
     wait_for_subscribers_s: float = 0.0
     after_publish: Callable[[str, int], None] | None = field(default=None, repr=False)
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
 
 
 @dataclass
@@ -80,22 +84,22 @@ def play(bag: str | Path, options: PlayOptions, node: Any) -> PlayResult:
     clock_pub = _clock_publisher(node) if options.clock else None
     _wait_for_subscribers(publishers, options.wait_for_subscribers_s)
     counts = dict.fromkeys(publishers, 0)
-    t0 = time.monotonic()
+    t0 = options.monotonic()
     while True:
         _play_once(bag, publishers, clock_pub, options, counts)
         if not options.loop:
             break
-    return PlayResult(counts, skipped, time.monotonic() - t0)
+    return PlayResult(counts, skipped, options.monotonic() - t0)
 
 
 def _play_once(bag, publishers, clock_pub, options: PlayOptions, counts: dict) -> None:
-    start_wall = time.monotonic()
+    start_wall = options.monotonic()
     first_ns = None
     for topic, stamp_ns, raw in _raw_messages(bag, list(publishers)):
         first_ns = stamp_ns if first_ns is None else first_ns
-        delay = start_wall + (stamp_ns - first_ns) * 1e-9 / options.rate - time.monotonic()
+        delay = start_wall + (stamp_ns - first_ns) * 1e-9 / options.rate - options.monotonic()
         if delay > 0:
-            time.sleep(delay)
+            options.sleep(delay)
         if clock_pub is not None:
             clock_pub.publish(_clock_msg(stamp_ns))
         publishers[topic].publish(raw)

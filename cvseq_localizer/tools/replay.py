@@ -1,7 +1,8 @@
 """`cvseq-replay BAG --out DIR`: run the Localizer over a recorded bag as fast as the CPU allows.
 
 Writes ``DIR/poses.csv`` (one row per camera frame with an estimate, plus the network-only argmax
-position) and ``DIR/poses`` (a rosbag2 with ``/cvloc/pose``).
+position) and ``DIR/poses`` (a rosbag2 with ``/cvloc/pose``). Runs the shipped model unless
+``--model`` names another or ``--gnss-only`` turns the network off.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import csv
 import logging
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from cvseq_localizer.localizer import Localizer
@@ -26,8 +29,9 @@ from cvseq_localizer.ros.conversions import (
     navsatfix_to_gnss,
     stamp_to_ns,
 )
+from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model
 from cvseq_localizer.tools.bagio import BagError, BagWriter, check_topics, read_messages
-from cvseq_localizer.types import Estimate
+from cvseq_localizer.types import LocalizerHealth, LocalizerOutput
 
 log = logging.getLogger(__name__)
 CSV_FIELDS = [
@@ -50,6 +54,32 @@ class ReplayOptions:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
 
+@dataclass(frozen=True)
+class ReplayPoses:
+    """The replayed estimates in memory, one entry per camera frame with an estimate.
+
+    ``net_*`` are the network's argmax position on that frame (NaN where it did not run).
+    Degrees are WGS-84 (the CSV has the same values).
+    """
+
+    stamp_ns: np.ndarray  # (K,) int64
+    lat_deg: np.ndarray  # (K,)
+    lon_deg: np.ndarray  # (K,)
+    yaw_rad: np.ndarray  # (K,) REP-103 (0 = east, counter-clockwise)
+    net_lat_deg: np.ndarray  # (K,)
+    net_lon_deg: np.ndarray  # (K,)
+
+    @classmethod
+    def from_rows(cls, rows: list[dict]) -> ReplayPoses:
+        def column(name: str, dtype: type = np.float64) -> np.ndarray:
+            return np.array([r[name] for r in rows], dtype)
+
+        return cls(
+            column('stamp_ns', np.int64), column('lat_deg'), column('lon_deg'),
+            column('yaw_rad'), column('net_lat_deg'), column('net_lon_deg'),
+        )  # fmt: skip
+
+
 @dataclass
 class ReplayResult:
     csv_path: Path
@@ -58,6 +88,7 @@ class ReplayResult:
     estimates: int
     skipped_images: int
     stats: dict
+    poses: ReplayPoses
 
 
 def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> ReplayResult:
@@ -75,7 +106,8 @@ def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> Repl
         import shutil
 
         shutil.rmtree(bag_path)
-    counts = {'frames': 0, 'estimates': 0, 'skipped': 0}
+    counts = {'frames': 0, 'skipped': 0}
+    rows: list[dict] = []
     try:
         with open(csv_path, 'w', newline='') as fh, BagWriter(bag_path, options.storage) as out:
             writer = csv.DictWriter(fh, CSV_FIELDS)
@@ -83,32 +115,36 @@ def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> Repl
             for msg in _progress(
                 read_messages(bag, [options.image_topic, options.fix_topic]), options.progress
             ):
-                est = _feed(localizer, msg, options, counts)
-                if est is not None:
-                    counts['estimates'] += 1
-                    writer.writerow(_row(est, localizer))
-                    out.write(
-                        options.pose_topic,
-                        est.stamp_ns,
-                        estimate_to_pose_msg(est, options.map_frame, out.types),
-                    )
+                result = _feed(localizer, msg, options, counts)
+                if result is None or result.estimate is None:
+                    continue
+                est = result.estimate
+                rows.append(_row(result))
+                writer.writerow(rows[-1])
+                out.write(
+                    options.pose_topic,
+                    est.stamp_ns,
+                    estimate_to_pose_msg(est, options.map_frame, out.types),
+                )
     finally:
         localizer.close()
-    stats = _stats(localizer)
     return ReplayResult(
-        csv_path, bag_path, counts['frames'], counts['estimates'], counts['skipped'], stats
-    )
+        csv_path, bag_path, counts['frames'], len(rows), counts['skipped'],
+        _stats(localizer.health()), ReplayPoses.from_rows(rows),
+    )  # fmt: skip
 
 
 def _progress(messages, enabled: bool):
     return tqdm(messages, desc='replay', unit='msg', disable=not enabled)
 
 
-def _feed(localizer: Localizer, item, options: ReplayOptions, counts: dict) -> Estimate | None:
+def _feed(
+    localizer: Localizer, item, options: ReplayOptions, counts: dict
+) -> LocalizerOutput | None:
+    """The camera frame's output (``None`` for fixes and undecodable frames)."""
     msg = item.msg
     if item.topic == options.fix_topic:
-        fix = navsatfix_to_gnss(msg)
-        localizer.on_gnss(fix.stamp_ns, fix)
+        localizer.on_gnss(navsatfix_to_gnss(msg))
         return None
     counts['frames'] += 1
     try:
@@ -124,13 +160,9 @@ def _feed(localizer: Localizer, item, options: ReplayOptions, counts: dict) -> E
     return localizer.on_image(stamp_to_ns(msg.header.stamp), rgb)
 
 
-def _row(est: Estimate, localizer: Localizer) -> dict:
-    net_lat = net_lon = math.nan
-    net = localizer.last_network_xy_enu_m
-    if net is not None and localizer.last_belief is not None:
-        if localizer.last_belief.stamp_ns == est.stamp_ns:
-            lat, lon, _ = localizer.frame.to_geodetic(net[0], net[1])
-            net_lat, net_lon = float(lat), float(lon)
+def _row(result: LocalizerOutput) -> dict:
+    est = result.estimate
+    net_lat, net_lon = result.network_latlon_deg or (math.nan, math.nan)
     cov = est.cov_xy_m2
     return {
         'stamp_ns': est.stamp_ns, 'east_m': est.xy_enu_m[0], 'north_m': est.xy_enu_m[1],
@@ -142,18 +174,16 @@ def _row(est: Estimate, localizer: Localizer) -> dict:
     }  # fmt: skip
 
 
-def _stats(localizer: Localizer) -> dict:
-    s = localizer.stats
-    f = localizer.filter.stats
+def _stats(h: LocalizerHealth) -> dict:
     return {
-        'frames': s.frames,
-        'frames_with_network': s.frames_with_network,
-        'frames_without_tile': s.frames_without_tile,
-        'hidden_resets': sum(s.hidden_resets.values()),
-        'hidden_shifts': s.hidden_shifts,
-        'tiles_encoded': s.tiles_encoded,
-        'fixes_rejected': int(getattr(f, 'fixes_rejected', 0)),
-        'reinitializations': int(getattr(f, 'reinitializations', 0)),
+        'frames': h.frames,
+        'frames_with_network': h.frames_with_network,
+        'frames_without_tile': h.frames_without_tile,
+        'hidden_resets': sum(h.hidden_resets.values()),
+        'hidden_shifts': h.hidden_shifts,
+        'tiles_encoded': h.tiles_encoded,
+        'fixes_rejected': h.fixes_rejected,
+        'reinitializations': h.reinitializations,
     }
 
 
@@ -168,7 +198,9 @@ def add_bag_args(parser: argparse.ArgumentParser, bag_help: str) -> None:
 
 def add_pipeline_args(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by replay, evaluate and the demo."""
-    parser.add_argument('--model', default='', help='checkpoint .pt or ONNX export dir')
+    parser.add_argument(
+        '--model', default='', help='checkpoint .pt or ONNX export dir (default: shipped weights)'
+    )
     parser.add_argument('--engine', default='auto', choices=['auto', 'torch', 'onnx'])
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
     parser.add_argument('--tiles', default='', help='tile source (default: next to the bag)')
@@ -177,41 +209,98 @@ def add_pipeline_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--gnss-only', action='store_true', help='do not run the network')
 
 
-def pipeline_from_args(args: argparse.Namespace, bag: Path) -> PipelineConfig:
-    """PipelineConfig from CLI args; tiles/zoom default to the simulator's files by the bag."""
+def pipeline_for_bag(
+    bag: Path,
+    model: str | Path | None = None,
+    *,
+    gnss_only: bool = False,
+    engine: str = 'auto',
+    device: str = 'cpu',
+    tiles: str = '',
+    zoom: int | None = None,
+    seed: int = 0,
+) -> PipelineConfig:
+    """The offline PipelineConfig for ``bag``: tiles block (deterministic), default tiles and zoom
+    are the simulator's files beside the bag, ``model=None`` is the shipped weights (GNSS-only
+    with a warning when they are missing; an explicit model that fails to load is an error)."""
     from cvseq_localizer.tools.scenario_files import default_tiles_for_bag
 
-    tiles, zoom = args.tiles, args.zoom
     if not tiles:
         tiles, found_zoom = default_tiles_for_bag(bag)
         zoom = zoom or found_zoom
-    cfg = PipelineConfig(
-        model_path='' if args.gnss_only else args.model,
-        engine=args.engine,
-        device=args.device,
+    explicit = model is not None and str(model) != ''
+    if not gnss_only and not explicit:
+        model = shipped_model()
+        if model is None:
+            log.warning('no shipped weights (%s) found: running GNSS-only', SHIPPED_MODEL_FILE)
+    return PipelineConfig(
+        model_path='' if gnss_only or model is None else str(model),
+        engine=engine,
+        device=device,
         tiles=tiles,
         tile_zoom=zoom or 19,
-        allow_gnss_only=args.gnss_only or not args.model,
-        seed=args.seed,
+        tile_deadline_s=None,  # offline: wait for every tile (deterministic)
+        allow_gnss_only=gnss_only or not explicit,
+        seed=seed,
     )
-    cfg.localizer.tile_deadline_s = None  # offline: wait for every tile (deterministic)
-    return cfg
+
+
+def pipeline_from_args(args: argparse.Namespace, bag: Path) -> PipelineConfig:
+    """:func:`pipeline_for_bag` from the :func:`add_pipeline_args` flags."""
+    return pipeline_for_bag(
+        bag, args.model or None, gnss_only=args.gnss_only, engine=args.engine,
+        device=args.device, tiles=args.tiles, zoom=args.zoom, seed=args.seed,
+    )  # fmt: skip
+
+
+def run_replay(
+    bag: Path,
+    out: Path,
+    pipeline: PipelineConfig,
+    image_topic: str = '/camera/image_raw',
+    fix_topic: str = '/gnss/fix',
+) -> int:
+    """``cvseq-replay``: replay, print where the poses went; returns the exit code."""
+    try:
+        result = replay(bag, out, ReplayOptions(image_topic, fix_topic, pipeline=pipeline))
+    except BAG_ERRORS as exc:
+        return cli_error('cvseq-replay', exc)
+    print(f'{result.estimates} poses from {result.frames} frames -> {result.csv_path}')
+    return 0
+
+
+BAG_ERRORS = (BagError, FileNotFoundError, ValueError)
+
+
+def cli_error(prog: str, exc: BaseException) -> int:
+    """Print ``prog: error: ...`` to stderr; the exit code of a bad input (2)."""
+    print(f'{prog}: error: {exc}', file=sys.stderr)
+    return 2
+
+
+def bag_cli(
+    prog: str,
+    description: str | None,
+    bag_help: str,
+    run: Callable[[Path, Path, PipelineConfig, str, str], int],
+    argv: list[str] | None,
+    log_level: int,
+) -> int:
+    """The thin argparse wrapper of replay and evaluate: flags -> ``run(bag, out, pipeline,
+    image_topic, fix_topic)``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_bag_args(parser, bag_help)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=log_level, format='%(levelname)s %(name)s: %(message)s')
+    pipeline = pipeline_from_args(args, args.bag)
+    return run(args.bag, args.out, pipeline, args.image_topic, args.fix_topic)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='cvseq-replay', description=__doc__)
-    add_bag_args(parser, 'rosbag2 directory (mcap or sqlite3)')
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-    options = ReplayOptions(args.image_topic, args.fix_topic)
-    options.pipeline = pipeline_from_args(args, args.bag)
-    try:
-        result = replay(args.bag, args.out, options)
-    except (BagError, FileNotFoundError, ValueError) as exc:
-        print(f'cvseq-replay: error: {exc}', file=sys.stderr)
-        return 2
-    print(f'{result.estimates} poses from {result.frames} frames -> {result.csv_path}')
-    return 0
+    return bag_cli(
+        'cvseq-replay', __doc__, 'rosbag2 directory (mcap or sqlite3)', run_replay, argv,
+        logging.INFO,
+    )  # fmt: skip
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -23,7 +23,38 @@ from cvseq_localizer.train.trainer import TrainConfig, train
 log = logging.getLogger(__name__)
 
 
-def datasets(args: argparse.Namespace) -> tuple[SimulatedDataset, SimulatedDataset]:
+@dataclass(frozen=True)
+class TrainOptions:
+    """What ``cvseq-train`` runs (one field per flag; see :func:`parser` for their meaning)."""
+
+    stage: str = 'both'
+    preset: str = 'small'
+    out: str = '.cache/train/small'
+    init: str = ''
+    ship: str = ''
+    cache: str = '.cache/simdata'
+    worlds: int = 12
+    sequences_per_world: int = 200
+    val_worlds: int = 2
+    frames: int = 6
+    tile_ground_m: float = 64.0
+    tile_px: int = 128
+    offset_sigma_m: float = 8.0
+    epochs: int = 10
+    epochs2: int = 3
+    batch_size: int = 8
+    batch_size2: int = 2
+    lr_backbone: float = 1e-5
+    lr_rest: float = 1e-4
+    minutes: float = 0.0
+    minutes2: float = 0.0
+    device: str = 'cpu'
+    amp: bool = False
+    threads: int = 2
+    seed: int = 0
+
+
+def datasets(args: TrainOptions) -> tuple[SimulatedDataset, SimulatedDataset]:
     """Training worlds and held-out validation worlds (a different seed: unseen towns)."""
     base = SimDatasetConfig(
         worlds=args.worlds,
@@ -38,7 +69,7 @@ def datasets(args: argparse.Namespace) -> tuple[SimulatedDataset, SimulatedDatas
     return SimulatedDataset(base, args.cache), SimulatedDataset(val, args.cache)
 
 
-def stage_config(args: argparse.Namespace, stage: int, init: str) -> TrainConfig:
+def stage_config(args: TrainOptions, stage: int, init: str) -> TrainConfig:
     return TrainConfig(
         preset=args.preset,
         model_overrides={'sat_size': args.tile_px},
@@ -62,7 +93,7 @@ def stage_config(args: argparse.Namespace, stage: int, init: str) -> TrainConfig
     )
 
 
-def run(args: argparse.Namespace) -> dict[str, Path]:
+def run(args: TrainOptions) -> dict[str, Path]:
     """Train the requested stage(s); returns the best checkpoint of each."""
     torch.set_num_threads(args.threads)
     train_set, val_set = datasets(args)
@@ -92,40 +123,41 @@ def ship_checkpoint(src: Path, dst: Path, **extra: object) -> Path:
 
 
 def parser() -> argparse.ArgumentParser:
+    d = TrainOptions()
     p = argparse.ArgumentParser(prog='cvseq-train', description=__doc__)
-    p.add_argument('--stage', choices=['1', '2', 'both'], default='both')
-    p.add_argument('--preset', default='small', help='model preset (tiny, small, paper)')
-    p.add_argument('--out', default='.cache/train/small', help='run directory')
-    p.add_argument('--init', default='', help='checkpoint to start from')
-    p.add_argument('--ship', default='', help='copy the best checkpoints here (e.g. models/)')
-    p.add_argument('--cache', default='.cache/simdata', help='rendered-sample cache')
-    p.add_argument('--worlds', type=int, default=12)
-    p.add_argument('--sequences-per-world', type=int, default=200)
-    p.add_argument('--val-worlds', type=int, default=2)
-    p.add_argument('--frames', type=int, default=6)
-    p.add_argument('--tile-ground-m', type=float, default=64.0)
-    p.add_argument('--tile-px', type=int, default=128)
-    p.add_argument('--offset-sigma-m', type=float, default=8.0)
-    p.add_argument('--epochs', type=int, default=10, help='stage 1 epochs')
-    p.add_argument('--epochs2', type=int, default=3, help='stage 2 epochs')
-    p.add_argument('--batch-size', type=int, default=8, help='stage 1 (single frames)')
-    p.add_argument('--batch-size2', type=int, default=2, help='stage 2 (sequences)')
-    p.add_argument('--lr-backbone', type=float, default=1e-5, help='paper: 1e-5')
-    p.add_argument('--lr-rest', type=float, default=1e-4, help='paper: 1e-4')
-    p.add_argument('--minutes', type=float, default=0.0, help='stage 1 wall-time budget')
-    p.add_argument('--minutes2', type=float, default=0.0, help='stage 2 wall-time budget')
-    p.add_argument('--device', default='cpu')
+    p.add_argument('--stage', choices=['1', '2', 'both'], default=d.stage)
+    p.add_argument('--preset', default=d.preset, help='model preset (tiny, small, paper)')
+    p.add_argument('--out', default=d.out, help='run directory')
+    p.add_argument('--init', default=d.init, help='checkpoint to start from')
+    p.add_argument('--ship', default=d.ship, help='copy the best checkpoints here (e.g. models/)')
+    p.add_argument('--cache', default=d.cache, help='rendered-sample cache')
+    p.add_argument('--worlds', type=int, default=d.worlds)
+    p.add_argument('--sequences-per-world', type=int, default=d.sequences_per_world)
+    p.add_argument('--val-worlds', type=int, default=d.val_worlds)
+    p.add_argument('--frames', type=int, default=d.frames)
+    p.add_argument('--tile-ground-m', type=float, default=d.tile_ground_m)
+    p.add_argument('--tile-px', type=int, default=d.tile_px)
+    p.add_argument('--offset-sigma-m', type=float, default=d.offset_sigma_m)
+    p.add_argument('--epochs', type=int, default=d.epochs, help='stage 1 epochs')
+    p.add_argument('--epochs2', type=int, default=d.epochs2, help='stage 2 epochs')
+    p.add_argument('--batch-size', type=int, default=d.batch_size, help='stage 1 (single frames)')
+    p.add_argument('--batch-size2', type=int, default=d.batch_size2, help='stage 2 (sequences)')
+    p.add_argument('--lr-backbone', type=float, default=d.lr_backbone, help='paper: 1e-5')
+    p.add_argument('--lr-rest', type=float, default=d.lr_rest, help='paper: 1e-4')
+    p.add_argument('--minutes', type=float, default=d.minutes, help='stage 1 wall-time budget')
+    p.add_argument('--minutes2', type=float, default=d.minutes2, help='stage 2 wall-time budget')
+    p.add_argument('--device', default=d.device)
     p.add_argument('--amp', action='store_true', help='CUDA mixed precision')
-    p.add_argument('--threads', type=int, default=2)
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--threads', type=int, default=d.threads)
+    p.add_argument('--seed', type=int, default=d.seed)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    options = TrainOptions(**vars(parser().parse_args(argv)))
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(message)s')
     try:
-        results = run(args)
+        results = run(options)
     except (ValueError, FileNotFoundError) as exc:
         print(f'cvseq-train: error: {exc}', file=sys.stderr)
         return 2

@@ -39,7 +39,7 @@ def test_values_map_to_the_core_configs(model_file):
                        image_topic='/cam/compressed')  # fmt: skip
     s = settings_from_values(values)
     loc = s.pipeline.localizer
-    assert loc.filter.num_particles == 321 and loc.tile_deadline_s is None
+    assert loc.filter.num_particles == 321 and s.pipeline.tile_deadline_s is None
     assert loc.datum_lat_deg == 48.0 and s.pipeline.providers == ['cuda', 'cpu']
     assert s.image_is_compressed and s.pipeline.tile_ground_m is None
     default = settings_from_values(ok_values(model_file))

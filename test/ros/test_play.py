@@ -1,7 +1,5 @@
 """`cvseq-play` publishes a rosbag2 (sqlite3 here) into ROS with /clock, at the chosen rate."""
 
-import time
-
 import numpy as np
 import pytest
 from ros_testkit import Collector, spinning, wait_until
@@ -27,6 +25,21 @@ def fix_bag(tmp_path):
     return path
 
 
+class FakeClock:
+    """A wall clock that only moves when ``sleep`` is called."""
+
+    def __init__(self) -> None:
+        self.now_s = 100.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now_s
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now_s += seconds
+
+
 def test_play_publishes_messages_and_clock_at_rate(fix_bag, ros_context):
     from rclpy.node import Node
     from rosgraph_msgs.msg import Clock
@@ -35,15 +48,17 @@ def test_play_publishes_messages_and_clock_at_rate(fix_bag, ros_context):
     probe, player = Node('probe', context=ros_context), Node('player', context=ros_context)
     fixes = Collector(probe, NavSatFix, '/gnss/fix')
     clock = Collector(probe, Clock, '/clock')
+    fake = FakeClock()
     with spinning(ros_context, probe, player):
-        options = PlayOptions(rate=4.0, wait_for_subscribers_s=10.0)
-        t0 = time.monotonic()
+        options = PlayOptions(rate=4.0, wait_for_subscribers_s=10.0, monotonic=fake.monotonic,
+                              sleep=fake.sleep)  # fmt: skip
         result = play(fix_bag, options, player)
-        wall_s = time.monotonic() - t0
         wait_until(lambda: len(fixes.messages) == N, 10.0, 'all fixes')
         wait_until(lambda: len(clock.messages) == N, 10.0, 'all clock ticks')
     assert result.published == {'/gnss/fix': N} and not result.skipped_topics
-    assert 0.9 * (N - 1) * 0.1 / 4.0 <= result.wall_s <= wall_s  # paced at 4x, not at once
+    # Paced at 4x: each message waits for its bag time / 4 on the (fake) wall clock.
+    assert fake.sleeps == pytest.approx([PERIOD_NS * 1e-9 / 4.0] * (N - 1))
+    assert result.wall_s == pytest.approx((N - 1) * PERIOD_NS * 1e-9 / 4.0)
     stamps = [stamp_to_ns(m.header.stamp) for m in fixes.messages]
     assert stamps == [T0 + k * PERIOD_NS for k in range(N)]
     assert [m.latitude for m in fixes.messages] == pytest.approx(

@@ -55,13 +55,13 @@ def test_404_is_not_found_500_is_error_after_retries(server):
     np.testing.assert_array_equal(src.fetch(Z, X, Y), synthetic_tile(X, Y))
 
 
-def test_slow_server_times_out_quickly(server):
+def test_slow_server_times_out(server):
+    """The server would answer after 2 s; a 0.1 s timeout makes the fetch fail instead (without
+    the timeout it would return the tile)."""
     server.mode, server.delay_s = 'slow', 2.0
     src = HttpTileSource(server.url, timeout_s=0.1, retries=1, backoff_s=0.0)
-    t0 = time.monotonic()
     with pytest.raises(TileError, match='timed out|Read'):
         src.fetch(Z, X, Y)
-    assert time.monotonic() - t0 < 1.5
 
 
 @pytest.mark.parametrize('mode', ['truncated', 'corrupt'])

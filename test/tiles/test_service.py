@@ -1,5 +1,4 @@
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -124,22 +123,20 @@ def test_mbtiles_and_directory_give_identical_tiles(tmp_path):
     assert _check_pixels(a.geo) < 0.1
 
 
-def test_deadline_returns_quickly_with_previous_tile_or_none(server):
+def test_deadline_returns_the_previous_tile_or_none(server):
+    """A deadline shorter than the server's delay: the answer comes before the tile (a service
+    that waited for the server would return it fresh)."""
     src = HttpTileSource(server.url, timeout_s=5.0)
     with _service(src, deadline_s=0.05, workers=4) as svc:
         server.mode, server.delay_s = 'slow', 0.3
-        t0 = time.monotonic()
         first = svc.covering(LAT, LON)
-        assert time.monotonic() - t0 < 0.2
         assert first.geo is None and 'not ready' in first.reason
         assert svc.wait_idle(timeout_s=10)
         fresh = svc.covering(LAT, LON)
         assert fresh.fresh
         frame = LocalFrame(LAT, LON)
         lat, lon, _ = frame.to_geodetic(30.0, 0.0)  # 13 cells east: needs a new tile column
-        t0 = time.monotonic()
         stale = svc.covering(float(lat), float(lon))
-        assert time.monotonic() - t0 < 0.2
         assert stale.geo is fresh.geo and stale.cell_index == fresh.cell_index
         assert stale.reason.startswith('stale') and stale.requested_cell != fresh.cell_index
         lat, lon, _ = frame.to_geodetic(300.0, 0.0)  # far away: the old tile is useless
@@ -170,9 +167,10 @@ def test_close_joins_workers_while_fetching(server):
     server.mode, server.delay_s = 'slow', 0.3
     svc = _service(HttpTileSource(server.url, timeout_s=1.0, retries=0), prefetch_radius_cells=8)
     svc.covering(LAT, LON, deadline_s=0.0)
-    t0 = time.monotonic()
-    svc.close()
-    assert time.monotonic() - t0 < 1.5
+    closer = threading.Thread(target=svc.close)
+    closer.start()
+    closer.join(30.0)  # bounded: the fetches in flight end within the source's 1 s timeout
+    assert not closer.is_alive(), 'close() did not return within 30 s'
     assert not [t for t in threading.enumerate() if t.name.startswith('tiles')]
     with pytest.raises(RuntimeError, match='closed'):
         svc.covering(LAT, LON)

@@ -40,8 +40,7 @@ def drive(tmp_path_factory):
 def options(bag: Path, model: Path, seed: int = 0) -> ReplayOptions:
     tiles, zoom = default_tiles_for_bag(bag)
     pipeline = PipelineConfig(model_path=str(model), engine='torch', tiles=tiles, tile_zoom=zoom,
-                              seed=seed)  # fmt: skip
-    pipeline.localizer.tile_deadline_s = None
+                              seed=seed, tile_deadline_s=None)  # fmt: skip
     return ReplayOptions(progress=False, pipeline=pipeline)
 
 
@@ -110,3 +109,34 @@ def test_truncated_bag_is_a_clear_error(drive, tmp_path):
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 3])
     with pytest.raises(BagError, match='broken'):
         replay(broken, tmp_path / 'z', options(bag, model))
+
+
+def test_evaluate_cli_defaults_to_the_shipped_network(drive, tmp_path, capsys):
+    """`cvseq-evaluate BAG --out DIR` as the README shows it: the network rows are there."""
+    from cvseq_localizer.shipped import shipped_model
+    from cvseq_localizer.tools.evaluate import main
+
+    shipped = shipped_model()
+    if shipped is None:
+        pytest.skip('no shipped weights in this checkout')
+    bag, _ = drive
+    assert main([str(bag), '--out', str(tmp_path / 'ev')]) == 0
+    printed = capsys.readouterr().out
+    assert ROWS[2] in printed and ROWS[3] in printed and 'Runs:' not in printed
+    metrics = json.loads((tmp_path / 'ev' / 'metrics.json').read_text())
+    assert metrics['model'] == str(shipped) and list(metrics['table']) == list(ROWS)
+    assert metrics['runs']['fused']['frames_with_network'] > 0
+    assert main([str(bag), '--out', str(tmp_path / 'gnss'), '--gnss-only']) == 0
+    gnss = json.loads((tmp_path / 'gnss' / 'metrics.json').read_text())
+    assert gnss['model'] is None and list(gnss['table']) == list(ROWS[:2])
+
+
+def test_replay_result_poses_match_the_csv(drive, tmp_path):
+    bag, model = drive
+    result = replay(bag, tmp_path / 'a', options(bag, model))
+    table = rows(result.csv_path)
+    assert [int(r['stamp_ns']) for r in table] == result.poses.stamp_ns.tolist()
+    np.testing.assert_array_equal([float(r['lat_deg']) for r in table], result.poses.lat_deg)
+    np.testing.assert_array_equal(
+        [float(r['net_lon_deg']) for r in table], result.poses.net_lon_deg
+    )

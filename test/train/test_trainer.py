@@ -10,8 +10,9 @@ import pytest
 import torch
 from train_toy import ToyDataset
 
-from cvseq_localizer.model.checkpoint import read_checkpoint
+from cvseq_localizer.model.checkpoint import load_checkpoint, read_checkpoint
 from cvseq_localizer.model.config import ModelConfig
+from cvseq_localizer.model.loss import sequence_loss
 from cvseq_localizer.train.collate import collate
 from cvseq_localizer.train.trainer import TrainConfig, build_for_stage, train
 
@@ -47,13 +48,26 @@ def test_collate_labels_and_shapes():
     assert torch.allclose(batch.xy_px[0, 0], torch.tensor(uv, dtype=torch.float32))
 
 
+def _training_loss(model, dataset, frames: int = 3) -> float:
+    """The training loss of ``model`` over the whole (small) ``dataset`` in one batch."""
+    batch = collate([dataset[i] for i in range(len(dataset))], model.config, frames=frames)
+    model.eval()
+    with torch.no_grad():
+        logits, offsets = model(batch.ground, batch.sat)
+        return float(sequence_loss(logits, offsets, batch.cells, batch.offsets).total)
+
+
 def test_stage1_learns_and_stage2_resumes(tmp_path):
     torch.set_num_threads(2)
     train_set, val_set = ToyDataset(16, seed=0), ToyDataset(4, seed=1)
     best = train(cfg(tmp_path, epochs=3), train_set, val_set)
     log = json.loads((tmp_path / 'run' / 'log.json').read_text())
-    losses = [r['total'] for r in log if 'total' in r]
-    assert len(losses) >= 1
+    assert all(np.isfinite(r['total']) for r in log if 'total' in r)
+    # Learning: the trained weights fit the training set better than the initial ones.
+    torch.manual_seed(0)
+    initial = _training_loss(build_for_stage(cfg(tmp_path)), train_set)
+    trained = _training_loss(load_checkpoint(best)[0], train_set)
+    assert trained < 0.97 * initial, (initial, trained)  # measured 4.19 -> 3.95
     vals = [r for r in log if 'val_seq_mean_m' in r]
     assert len(vals) == 3 and all(np.isfinite(r['val_seq_mean_m']) for r in vals)
     config, state, extra = read_checkpoint(best)
