@@ -97,17 +97,15 @@ class GeometricConfig:
 
 @dataclass(frozen=True)
 class GeoEngineOutput(EngineOutput):
-    """``EngineOutput`` plus the heading evidence and whether the frame was informative.
+    """``EngineOutput`` (with ``heading`` and ``ground_visible`` filled) plus the score volume.
+
+    ``heading`` has infinite variance and ``prob`` is uniform (offsets at cell centres) when
+    ``ground_visible`` is False (the camera cannot see the ground, blank image).
 
     Attributes:
-        heading: the heading measurement (infinite variance when ``ground_visible`` is False).
-        ground_visible: False when the BEV had too little valid ground (camera cannot see the
-            ground, blank image): then ``prob`` is uniform and ``offsets`` are cell centres.
         scores: ``(K, S, S)`` float32 NCC volume (``None`` when not visible); for diagnostics.
     """
 
-    heading: HeadingEvidence | None = None
-    ground_visible: bool = True
     scores: np.ndarray | None = None
 
 

@@ -150,6 +150,7 @@ class OrtEngine:
     """
 
     name = 'onnx'
+    needs_camera = False  # the paper's perspective-input network
 
     def __init__(
         self,

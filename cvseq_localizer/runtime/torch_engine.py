@@ -41,6 +41,7 @@ class TorchEngine:
     """
 
     name = 'torch'
+    needs_camera = False  # the paper's perspective-input network
 
     def __init__(
         self,

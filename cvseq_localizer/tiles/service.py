@@ -142,8 +142,8 @@ class SatelliteTileService:
             return TileServiceHealth(
                 memory_tiles=len(self._memory),
                 pending_fetches=len(self._pending),
-                failed_tiles=len(self._failed),
-                missing_tiles=len(self._missing),
+                failed_tiles=sum(1 for f in self._failed.values() if not f[3]),
+                missing_tiles=sum(1 for f in self._failed.values() if f[3]),
                 assembled_tiles=len(self._assembled),
             )
 
