@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+GNSS_MODELS = ('robust', 'paper_gate')
+
 
 @dataclass(frozen=True)
 class FilterConfig:
@@ -46,11 +48,60 @@ class FilterConfig:
     # Motion is propagated over at most this gap, s; longer gaps are capped (with a warning),
     # so the particle spread stays bounded.
     max_gap_s: float = 10.0
-    # Measurements older than the filter time by up to this are applied without motion
-    # (out-of-order sensors), ns; an older stamp means the clock jumped back: reset.
+    # Late and out-of-order measurements: every particle keeps its own past states over this
+    # window, s (ancestry follows resampling), and a late measurement is evaluated at the
+    # particle's state at its stamp (fixed-lag particle smoothing: no re-propagation).
+    history_s: float = 2.0
+    # A stamp older than the history but less than this behind the filter time is ignored
+    # (counted, 'too late'); further back the clock jumped: the filter resets, s.
+    clock_jump_s: float = 5.0
+    # A stamp more than this ahead of the filter time is ignored as from the future (counted),
+    # s; future_streak such stamps in a row mean the clock jumped forward: reset.
+    max_future_s: float = 60.0
+    future_streak: int = 5
+    # Legacy alias of the old out-of-order window (kept so configs still load), ns. Unused.
     max_backward_ns: int = 200_000_000
 
+    # --------------------------------------------------------------------------- odometry
+    # Odometry (wheel speed + yaw rate) drives the prediction while its last sample is at most
+    # this old, s: particles take the measured speed / yaw rate plus its noise, speed may be
+    # negative (reversing keeps the heading). Older odometry: the free motion model above.
+    odom_timeout_s: float = 0.5
+    # Process noise while odometry drives the prediction: speed and yaw-rate random walks
+    # between odometry samples, per sqrt(Hz) (covers scale error and gyro bias drift).
+    odom_accel_noise_mps2: float = 0.3
+    odom_yaw_accel_noise_radps2: float = 0.02
+    odom_yaw_noise_radps: float = 0.005
+    # Odometry variances are floored at these (a zero variance never collapses the cloud).
+    odom_min_speed_std_mps: float = 0.05
+    odom_min_yaw_rate_std_radps: float = 0.002
+    # Odometry speeds beyond this magnitude are ignored as absurd, m/s.
+    odom_max_abs_speed_mps: float = 70.0
+
+    # ---------------------------------------------------------------------------- heading
+    # Heading measurements (e.g. the network's yaw) are a mixture: a wrapped Gaussian with the
+    # given variance (floored at heading_min_std_rad) plus this outlier weight (uniform).
+    heading_outlier_weight: float = 0.05
+    heading_min_std_rad: float = 0.01
+
     # ------------------------------------------------------------------------------- GNSS
+    # 'robust' (default): every particle carries the receiver's slowly drifting bias (first-
+    # order Gauss-Markov, gnss_bias_sigma_m / gnss_bias_tau_s) and a fix is scored at
+    # position + bias by a mixture of a Gaussian core (the fix-to-fix white noise,
+    # gnss_white_fraction of the reported sigma) and a wide outlier component: multipath is
+    # down-weighted by construction, good fixes keep their full weight, and the cloud's spread
+    # honestly includes the bias no GNSS-only filter can remove. 'paper_gate': the paper's
+    # Gaussian on the reported covariance behind the gate below (for comparison).
+    gnss_model: str = 'robust'
+    gnss_bias_sigma_m: float = 0.0
+    gnss_bias_tau_s: float = 60.0
+    gnss_white_fraction: float = 0.6
+    # Prior probability that a fix is an outlier (multipath), and the std of that component, m.
+    gnss_outlier_weight: float = 0.1
+    gnss_outlier_sigma_m: float = 30.0
+    # Robust model only: the estimate far from the fixes (diverge_gnss_*) for this long is a
+    # divergence, s (longer than multipath episodes, which the mixture handles).
+    robust_diverge_after_s: float = 12.0
     # Standard deviation used when the fix has no covariance (unknown type), m.
     gnss_fallback_sigma_m: float = 5.0
     # Fix standard deviations are clamped to [gnss_min_sigma_m, gnss_max_sigma_m], m.
@@ -124,8 +175,12 @@ class FilterConfig:
     warn_period_s: float = 5.0
 
     def __post_init__(self) -> None:
+        if self.gnss_model not in GNSS_MODELS:
+            raise ValueError(f'FilterConfig.gnss_model must be one of {GNSS_MODELS}')
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, str):
+                continue
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f'FilterConfig.{f.name} = {value!r} must be finite and >= 0')
         positive = ('num_particles', 'max_step_s', 'gnss_fallback_sigma_m', 'yaw_rate_decay_s')
@@ -135,9 +190,16 @@ class FilterConfig:
             'grid_temperature',
             'gnss_temperature',
             'grid_raster_step_sigma',
+            'gnss_bias_tau_s',
+            'gnss_white_fraction',
+            'gnss_outlier_sigma_m',
+            'history_s',
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f'FilterConfig.{name} must be > 0')
+        for name in ('gnss_outlier_weight', 'heading_outlier_weight'):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f'FilterConfig.{name} must lie in (0, 1)')
         if not 0.0 < self.grid_floor_weight < 1.0:
             raise ValueError('FilterConfig.grid_floor_weight must lie in (0, 1)')
         if not 0.0 < self.grid_top_mass <= 1.0:
