@@ -204,6 +204,14 @@ def ratios(res: dict, profile: str) -> dict[str, float]:
     return out
 
 
+def _progress(res: dict, profile: str, run: str, t0: float) -> None:
+    p = f'{profile}_{run}'
+    print(f'{profile:8s} {run:20s} fix mean {res[p + "_fix_mean_m"]:.2f} p99 '
+          f'{res[p + "_fix_p99_m"]:.2f}  raw {res[profile + "_raw_fix_mean_m"]:.2f} / '
+          f'{res[profile + "_raw_fix_p99_m"]:.2f}  ({time.perf_counter() - t0:.0f} s)',
+          flush=True)  # fmt: skip
+
+
 def main(seeds=BENCH_SEEDS, duration_s: float = 120.0, profiles=PROFILES, runs=RUNS,
          out_name: str = 'filter_drives.json') -> dict:  # fmt: skip
     res: dict = {'drives_per_profile': len(seeds), 'drive_duration_s': duration_s,
@@ -215,10 +223,7 @@ def main(seeds=BENCH_SEEDS, duration_s: float = 120.0, profiles=PROFILES, runs=R
         for run in runs:
             outs = [run_drive(d, run, 100 + s) for d, s in zip(drives, seeds)]
             res.update(summarize_run(profile, run.name, drives, outs))
-            print(f'{profile:8s} {run.name:20s} fix mean {res[f"{profile}_{run.name}_fix_mean_m"]:.2f}'
-                  f' p99 {res[f"{profile}_{run.name}_fix_p99_m"]:.2f}  raw '
-                  f'{res[f"{profile}_raw_fix_mean_m"]:.2f} / {res[f"{profile}_raw_fix_p99_m"]:.2f}'
-                  f'  ({time.perf_counter() - t0:.0f} s)', flush=True)  # fmt: skip
+            _progress(res, profile, run.name, t0)
         if {r.name for r in runs} >= {r.name for r in RUNS}:
             res.update(ratios(res, profile))
     out_dir = ROOT / 'bench' / 'results'

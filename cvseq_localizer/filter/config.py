@@ -95,6 +95,10 @@ class FilterConfig:
     gnss_model: str = 'robust'
     gnss_bias_sigma_m: float = 0.0
     gnss_bias_tau_s: float = 60.0
+    # Without the per-particle bias (gnss_bias_sigma_m = 0), a GNSS-only estimate's covariance
+    # adds the bias part of the reported fix variance (1 - gnss_white_fraction^2 of it, running
+    # mean over gnss_bias_tau_s): the error no GNSS-only filter can remove, so NEES stays honest.
+    gnss_bias_in_cov: bool = True
     gnss_white_fraction: float = 0.6
     # Prior probability that a fix is an outlier (multipath), and the std of that component, m.
     gnss_outlier_weight: float = 0.1

@@ -187,9 +187,10 @@ def _inside(
 class WhiteNoiseScale:
     """Online estimate of the receiver's fix-to-fix (white) noise, robust to multipath.
 
-    The median innovation norm ``|fix - predicted fix|`` over the last ``window`` fixes, minus
-    the cloud's own predicted spread, gives the white std (for a 2-D Gaussian the median norm is
-    ``sqrt(2 ln 2) sigma``); a few percent of multipath epochs do not move a median. Until
+    The median innovation norm ``|fix - predicted mean|`` over the last ``window`` fixes gives
+    the white std (for a 2-D Gaussian the median norm is ``sqrt(2 ln 2) sigma``); a few percent
+    of multipath epochs do not move a median. The cloud's own spread is not subtracted: while the
+    cloud is wide (start-up, after a dropout) the estimate errs large, i.e. permissive. Until
     ``min_count`` fixes are in, ``fraction * reported sigma`` is used. Hand-written: a rolling
     median over a short deque is a few lines, no library needed.
     """
@@ -202,7 +203,7 @@ class WhiteNoiseScale:
         if self.norms is None:
             self.norms = []
         if math.isfinite(innovation_norm_m):
-            self.norms.append(math.sqrt(max(innovation_norm_m**2 - 2.0 * predicted_var_m2, 0.0)))
+            self.norms.append(innovation_norm_m)
             del self.norms[: -self.window]
 
     def sigma_m(self, reported_sigma_m: float, fraction: float, min_sigma_m: float) -> float:

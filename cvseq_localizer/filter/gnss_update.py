@@ -62,6 +62,7 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
         cfg.gnss_outlier_sigma_m,
     )  # fmt: skip
     inlier = float(np.sum(w * core))
+    pf._track_bias_var(stamp_ns, cov)
     if not pf._reweight(log_lik / cfg.gnss_temperature, 'GNSS'):
         pf.stats.fixes_ignored += 1
         return R.IGNORED, R.NON_FINITE, inlier

@@ -61,6 +61,7 @@ class ParticleFilter:
         self._throttle = WarnThrottle(log, config.warn_period_s)
         self._gate = GnssGate()
         self._white = WhiteNoiseScale()
+        self._bias_cov_m2: np.ndarray | None = None  # the receiver's unobservable bias, m^2
         self._monitor = DivergenceMonitor()
         self._history = ParticleHistory(int(config.history_s * 1e9))
         self._clock = clock.StampClock()
@@ -104,6 +105,8 @@ class ParticleFilter:
         self._gate.reset(xy, stamp_ns, float(np.sqrt(np.max(np.linalg.eigvalsh(cov)))))
         self._last_fix = (int(stamp_ns), xy, cov)
         self._last_grid_ns = None
+        self._bias_cov_m2 = None
+        self._track_bias_var(int(stamp_ns), cov)
         self._events.append(FilterEvent(R.INITIALIZED, 'first usable fix', int(stamp_ns)))
         log.info('particle filter initialised at (%.1f, %.1f) m', xy[0], xy[1])
 
@@ -119,6 +122,8 @@ class ParticleFilter:
         self._last_grid_ns = None
         self._last_divergence_ns = None
         self._last_fix = None
+        self._bias_cov_m2 = None
+        self._white.reset()
         self._est = None
 
     def health(self) -> FilterHealth:
@@ -407,7 +412,23 @@ class ParticleFilter:
         diverged = self._last_divergence_ns is not None and (
             (now - self._last_divergence_ns) * 1e-9 <= cfg.diverged_hold_s
         )
-        return replace(est, gnss_only=bool(gnss_only), diverged=bool(diverged))
+        cov = est.cov_xy_m2
+        if gnss_only and self._bias_cov_m2 is not None:
+            cov = cov + self._bias_cov_m2
+        return replace(est, cov_xy_m2=cov, gnss_only=bool(gnss_only), diverged=bool(diverged))
+
+    def _track_bias_var(self, stamp_ns: int, cov_m2: np.ndarray) -> None:
+        """Running mean (time constant ``gnss_bias_tau_s``) of the bias part of the reported
+        fix variance: what a GNSS-only estimate cannot remove, added to its covariance."""
+        cfg = self.config
+        if cfg.gnss_model != 'robust' or not cfg.gnss_bias_in_cov or cfg.gnss_bias_sigma_m > 0:
+            return
+        bias = cov_m2 * (1.0 - cfg.gnss_white_fraction**2)
+        if self._bias_cov_m2 is None:
+            self._bias_cov_m2 = bias
+            return
+        alpha = min(1.0 / (cfg.gnss_bias_tau_s * 10.0), 1.0)  # per fix, ~10 Hz receivers
+        self._bias_cov_m2 = self._bias_cov_m2 + alpha * (bias - self._bias_cov_m2)
 
     # ------------------------------------------------------------------------------ internals
     def _result(
