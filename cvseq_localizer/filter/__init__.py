@@ -1,10 +1,35 @@
-"""Particle filter: motion model, GNSS and grid likelihoods, resampling, estimate.
+"""Particle filter: motion model, GNSS, odometry, heading and grid likelihoods, estimate.
 
-Framework-free numpy. The Localizer uses ``FilterConfig`` and ``ParticleFilter``.
+Framework-free numpy. The Localizer uses ``FilterConfig`` and ``ParticleFilter``; every input
+returns an ``UpdateResult`` and ``ParticleFilter.health()`` a ``FilterHealth`` snapshot.
 """
 
 from cvseq_localizer.filter.config import FilterConfig
 from cvseq_localizer.filter.particle_filter import ParticleFilter
+from cvseq_localizer.filter.results import (
+    IGNORED,
+    INITIALIZED,
+    REINITIALIZED,
+    REJECTED,
+    RESET,
+    USED,
+    FilterEvent,
+    FilterHealth,
+    UpdateResult,
+)
 from cvseq_localizer.filter.stats import FilterStats
 
-__all__ = ['FilterConfig', 'FilterStats', 'ParticleFilter']
+__all__ = [
+    'IGNORED',
+    'INITIALIZED',
+    'REINITIALIZED',
+    'REJECTED',
+    'RESET',
+    'USED',
+    'FilterConfig',
+    'FilterEvent',
+    'FilterHealth',
+    'FilterStats',
+    'ParticleFilter',
+    'UpdateResult',
+]
