@@ -23,7 +23,12 @@ from cvseq_localizer.filter.grid import grid_log_likelihood, validate_grid
 from cvseq_localizer.filter.heading import heading_log_likelihood
 from cvseq_localizer.filter.motion import apply_odometry
 from cvseq_localizer.filter.results import FilterHealth, UpdateResult
-from cvseq_localizer.filter.validate import MAX_ABS_ENU_M, odometry_problem, position
+from cvseq_localizer.filter.validate import (
+    MAX_ABS_ENU_M,
+    cov_problem,
+    odometry_problem,
+    position,
+)
 
 CLOCK_JUMP = R.CLOCK_JUMP
 
@@ -87,9 +92,10 @@ class ParticleFilter(FilterCore):
         self._events = []
         stamp_ns = int(stamp_ns)
         xy = position(xy_enu_m)
-        if xy is None:
+        problem = 'unusable position' if xy is None else cov_problem(cov_xy_m2, self.config)
+        if problem:
             self.stats.fixes_ignored += 1
-            self._throttle.warn('fix', 'ignoring GNSS fix with unusable position %r', xy_enu_m)
+            self._throttle.warn('fix', 'ignoring GNSS fix: %s', problem)
             return self._result(R.IGNORED, R.BAD_VALUE)
         cov = sanitize_cov(cov_xy_m2, self.config)
         if self._particles is not None:

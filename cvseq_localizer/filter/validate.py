@@ -45,3 +45,23 @@ def odometry_problem(
     if any(not math.isfinite(x) or x < 0 or x > MAX_ODOM_VAR for x in variances):
         return 'non-finite, negative or absurd variance'
     return ''
+
+
+def cov_problem(cov_xy_m2: np.ndarray | None, config: FilterConfig) -> str:
+    """Why a reported fix covariance (m^2) is unusable (``''`` if usable or ``None``: unknown
+    covariances use the fallback sigma). NaN, malformed, all-zero or negative and absurdly
+    large (std beyond ``gnss_max_sigma_m``) covariances make the fix unusable."""
+    if cov_xy_m2 is None:
+        return ''
+    try:
+        cov = np.asarray(cov_xy_m2, np.float64)
+    except (TypeError, ValueError):
+        return 'malformed covariance'
+    if cov.shape != (2, 2) or not np.all(np.isfinite(cov)):
+        return 'non-finite or malformed covariance'
+    top = float(np.max(np.linalg.eigvalsh(0.5 * (cov + cov.T))))
+    if top <= 0.0:
+        return 'zero or negative covariance'
+    if top > config.gnss_max_sigma_m**2:
+        return f'absurd covariance (std {math.sqrt(top):.0f} m)'
+    return ''
