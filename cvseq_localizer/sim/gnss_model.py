@@ -6,16 +6,23 @@ The reported covariance follows a slowly varying, sometimes wrong scale and igno
 (overconfident exactly when it matters). Defaults reproduce the raw-GPS error of the Oxford
 RobotCar test traversals (seed 004, Table III: mean 4.60 m, median 3.95 m, p99 20.2 m).
 
-Profiles (``gnss_profile(name)``; ``cvseq-sim --gnss-profile``), horizontal error statistics
-measured over 20 x 120 s drives per profile (``test_gnss_model.py`` checks them):
+Profiles (``gnss_profile(name)``; ``cvseq-sim --gnss-profile``). Horizontal error over 40 h at
+1 Hz (seed 0; ``test_gnss_model.py`` checks them), total and the drifting bias alone:
 
-- ``open``: open sky. Bias 1.5 m per axis (tau 60 s), white 0.5 m, multipath every ~10 min
-  (5-12 m, 1-3 s), dropouts every ~15 min (1-3 s). Mean about 2.1 m, p99 about 6 m.
-- ``default``: the Oxford RobotCar figures above (bias 3.1 m, white 1.0 m, multipath every
-  150 s of 10-28 m for 1-6 s, dropouts every 300 s of 1-8 s). Mean about 4.5 m, p99 about 15-20 m.
-- ``urban``: urban canyon. Bias 3.5 m, white 1.3 m, environment gain 0.7-2.0, multipath every
-  40 s (10-35 m, 1-8 s), dropouts every 100 s of 2-20 s (tunnels, underpasses). Mean about 6-7 m,
-  p99 about 25-30 m.
+============  =========================================  =============  ==============
+profile       model                                      mean / p99 m   bias mean / p99
+============  =========================================  =============  ==============
+``open``      bias 1.5 m/axis, white 0.5 m, multipath    1.97 / 5.2     1.84 / 4.6
+              5-12 m 1-3 s every 10 min, dropouts 1-3 s
+              every 15 min
+``default``   Oxford RobotCar: bias 3.1 m, white 1.0 m,  4.62 / 20.3    4.01 / 10.7
+              multipath 10-28 m 1-6 s every 150 s,
+              dropouts 1-8 s every 300 s
+``urban``     bias 3.5 m, white 1.3 m, sky-view gain     7.74 / 33.7    5.50 / 14.9
+              0.7-2.0, multipath 10-35 m 1-8 s every
+              40 s (12.5 % of epochs), dropouts 2-20 s
+              every 100 s (tunnels, underpasses)
+============  =========================================  =============  ==============
 
 ``GnssSimulation`` exposes the error components (``bias_enu_m``: the slowly drifting bias alone,
 ``white_enu_m``, ``multipath_enu_m``) so a benchmark can report the floor no GNSS-only filter
