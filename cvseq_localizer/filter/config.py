@@ -100,6 +100,9 @@ class FilterConfig:
     # mean over gnss_bias_tau_s): the error no GNSS-only filter can remove, so NEES stays honest.
     gnss_bias_in_cov: bool = True
     gnss_white_fraction: float = 0.6
+    # Estimate the white std online from the innovations (gnss.WhiteNoiseScale) instead of
+    # taking gnss_white_fraction of the reported sigma.
+    gnss_adaptive_white: bool = True
     # Prior probability that a fix is an outlier (multipath), and the std of that component, m.
     gnss_outlier_weight: float = 0.1
     gnss_outlier_sigma_m: float = 30.0
@@ -160,6 +163,10 @@ class FilterConfig:
     roughen_xy_m: float = 0.05
     roughen_speed_mps: float = 0.05
     roughen_yaw_rad: float = 0.005
+    # When the ESS before resampling is below collapse_ess_ratio * M (the cloud collapsed onto
+    # a few particles), speed and yaw roughening are multiplied by collapse_roughen_gain.
+    collapse_ess_ratio: float = 0.02
+    collapse_roughen_gain: float = 20.0
 
     # ----------------------------------------------------------------- output and divergence
     # Estimate.gnss_only is set when no grid update was used within this time, s.

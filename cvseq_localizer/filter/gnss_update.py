@@ -53,7 +53,10 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
         return R.USED, '', 1.0
     predicted = pos + bias
     reported = max_sigma_m(cov)
-    sigma_w = pf._white.sigma_m(reported, cfg.gnss_white_fraction, cfg.gnss_min_sigma_m)
+    if cfg.gnss_adaptive_white:
+        sigma_w = pf._white.sigma_m(reported, cfg.gnss_white_fraction, cfg.gnss_min_sigma_m)
+    else:
+        sigma_w = max(cfg.gnss_white_fraction * reported, cfg.gnss_min_sigma_m)
     mean = weighted_mean_xy(w, predicted)
     spread = predicted - mean[None, :]
     pf._white.add(float(np.hypot(*(xy - mean))), float(np.sum(w[:, None] * spread**2)) / 2.0)
