@@ -163,10 +163,6 @@ class FilterConfig:
     roughen_xy_m: float = 0.05
     roughen_speed_mps: float = 0.05
     roughen_yaw_rad: float = 0.005
-    # When the ESS before resampling is below collapse_ess_ratio * M (the cloud collapsed onto
-    # a few particles), speed and yaw roughening are multiplied by collapse_roughen_gain.
-    collapse_ess_ratio: float = 0.02
-    collapse_roughen_gain: float = 20.0
 
     # ----------------------------------------------------------------- output and divergence
     # Estimate.gnss_only is set when no grid update was used within this time, s.

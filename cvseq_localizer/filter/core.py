@@ -251,16 +251,12 @@ class FilterCore:
         self._particles.log_w = log_normalize(log_w)
         self._est = None
         m, cfg = self._particles.size, self.config
-        ess = effective_sample_size(self._particles.log_w)
-        if ess < cfg.resample_ess_ratio * m:
+        if effective_sample_size(self._particles.log_w) < cfg.resample_ess_ratio * m:
             idx = systematic_resample(self._particles.weights(), self._rng)
             self._particles = self._particles.take(idx)
             self._history.on_resample(idx)
-            # a collapse onto a few particles (a re-capture) keeps their possibly wrong motion:
-            # jitter motion more, so the next fixes can pick the right speed and heading
-            k = cfg.collapse_roughen_gain if ess < cfg.collapse_ess_ratio * m else 1.0
-            roughen(self._particles, cfg.roughen_xy_m, k * cfg.roughen_speed_mps,
-                    k * cfg.roughen_yaw_rad, self._rng)  # fmt: skip
+            roughen(self._particles, cfg.roughen_xy_m, cfg.roughen_speed_mps,
+                    cfg.roughen_yaw_rad, self._rng)  # fmt: skip
             self.stats.resamples += 1
         return True
 
