@@ -89,7 +89,7 @@ class FilterConfig:
     # the receiver's fix-to-fix (white) noise and a wide outlier component (multipath), so an
     # outlier is down-weighted by construction and good fixes keep their full weight: there is
     # no state in which good fixes are locked out. 'paper_gate': the paper's Gaussian on the
-    # reported covariance behind the gate below (kept for comparison). Dev drives (8 x 90 s,
+    # reported covariance behind the gate below (kept for comparison). Dev drives (4 x 90 s,
     # bench_filter_drives --dev): urban 7.71 m / p99 34 m robust vs 10.2 / 71 paper_gate,
     # default 3.72 / 7.8 vs 3.89 / 7.8, open 2.0 / 14.7 vs 1.9 / 7.9 (raw 8.0, 3.9, 1.8).
     gnss_model: str = 'robust'
