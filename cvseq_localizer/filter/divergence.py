@@ -31,15 +31,18 @@ class DivergenceMonitor:
         fix_xy_enu_m: np.ndarray,
         fix_sigma_m: float,
         config: FilterConfig,
+        after_s: float | None = None,
     ) -> str:
-        """Check an accepted fix against the estimate before the update (ENU m, ns)."""
+        """Check a fix against the estimate before the update (ENU m, ns); the disagreement
+        must last ``after_s`` (default ``config.diverge_after_s``)."""
         limit_m = max(config.diverge_gnss_min_m, config.diverge_gnss_n_sigma * fix_sigma_m)
         if float(np.hypot(*(estimate_xy_enu_m - fix_xy_enu_m))) <= limit_m:
             self.far_since_ns = None
             return ''
         if self.far_since_ns is None:
             self.far_since_ns = int(stamp_ns)
-        if (stamp_ns - self.far_since_ns) * 1e-9 >= config.diverge_after_s:
+        after_s = config.diverge_after_s if after_s is None else after_s
+        if (stamp_ns - self.far_since_ns) * 1e-9 >= after_s:
             return FAR_FROM_GNSS
         return ''
 

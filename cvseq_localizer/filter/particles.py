@@ -14,11 +14,14 @@ class Particles:
 
     Attributes:
         xy_enu_m: ``(M, 2)`` east, north in metres.
-        speed_mps: ``(M,)`` forward speed in m/s (>= 0).
+        speed_mps: ``(M,)`` forward speed in m/s (negative only while odometry reports
+            reversing).
         yaw_rad: ``(M,)`` heading in radians, REP-103 (0 = east, counter-clockwise), in
             ``[-pi, pi)``.
         yaw_rate_radps: ``(M,)`` yaw rate in rad/s (counter-clockwise positive).
         log_w: ``(M,)`` log-weights, normalised so that ``logsumexp(log_w) == 0``.
+        bias_enu_m: ``(M, 2)`` the GNSS receiver's slowly drifting bias (fix = position + bias
+            + white noise), m; zeros for the paper's model.
     """
 
     xy_enu_m: np.ndarray
@@ -26,6 +29,11 @@ class Particles:
     yaw_rad: np.ndarray
     yaw_rate_radps: np.ndarray
     log_w: np.ndarray
+    bias_enu_m: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.bias_enu_m is None:
+            self.bias_enu_m = np.zeros_like(self.xy_enu_m)
 
     @property
     def size(self) -> int:
@@ -45,6 +53,7 @@ class Particles:
             self.yaw_rad[idx],
             self.yaw_rate_radps[idx],
             np.full(m, -math.log(m)),
+            self.bias_enu_m[idx],
         )
 
 
@@ -69,10 +78,16 @@ def initial_particles(
     init_speed_max_mps: float,
     init_yaw_rate_std_radps: float,
     rng: np.random.Generator,
+    bias_sigma_m: float = 0.0,
 ) -> Particles:
-    """Particles around a GNSS fix: Gaussian position, uniform yaw and speed, small yaw rate."""
+    """Particles around a GNSS fix: Gaussian position, uniform yaw and speed, small yaw rate.
+
+    With ``bias_sigma_m > 0`` every particle draws a receiver bias ``b ~ N(0, bias_sigma^2 I)``
+    and sits at ``fix - b - w`` with ``w ~ N(0, cov)`` (``cov`` is then the white part).
+    """
     xy = sample_gaussian_xy(center_enu_m, cov_m2, m, rng)
+    bias = bias_sigma_m * rng.standard_normal((m, 2)) if bias_sigma_m > 0 else np.zeros((m, 2))
     yaw = rng.uniform(-np.pi, np.pi, m)
     speed = rng.uniform(0.0, init_speed_max_mps, m)
     yaw_rate = init_yaw_rate_std_radps * rng.standard_normal(m)
-    return Particles(xy, speed, yaw, yaw_rate, np.full(m, -math.log(m)))
+    return Particles(xy - bias, speed, yaw, yaw_rate, np.full(m, -math.log(m)), bias)

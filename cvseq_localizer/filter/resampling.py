@@ -37,5 +37,5 @@ def roughen(
     """Add small Gaussian jitter to resampled particles (in place) against impoverishment."""
     noise = rng.standard_normal((4, p.size))
     p.xy_enu_m += xy_m * noise[:2].T
-    p.speed_mps = np.maximum(p.speed_mps + speed_mps * noise[2], 0.0)
+    p.speed_mps = p.speed_mps + speed_mps * noise[2]  # the motion model bounds the speed
     p.yaw_rad = wrap_angle(p.yaw_rad + yaw_rad * noise[3])

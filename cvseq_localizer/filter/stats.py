@@ -11,17 +11,28 @@ __all__ = ['FilterStats', 'WarnThrottle']
 
 @dataclass
 class FilterStats:
-    """Cumulative counters (kept across ``reset()``) and the last re-initialisation reason."""
+    """Cumulative counters (kept across ``reset()``) and the last re-initialisation reason.
+
+    ``ParticleFilter.health()`` returns a frozen snapshot of these for diagnostics.
+    """
 
     fixes_accepted: int = 0  # fixes used in an update (including the initialising fix)
-    fixes_rejected: int = 0  # fixes rejected by the outlier gate
-    fixes_ignored: int = 0  # NaN / unusable fixes
+    fixes_rejected: int = 0  # fixes rejected by the outlier gate (paper_gate model)
+    fixes_ignored: int = 0  # NaN / unusable / duplicated / too late / future fixes
+    fixes_late: int = 0  # fixes fused at a stamp behind the filter time (history)
     grids_used: int = 0  # grid frames that weighted the particles
     grids_ignored: int = 0  # grid frames that were invalid (NaN, all zero, bad shape) or early
+    odometry_used: int = 0
+    odometry_ignored: int = 0
+    headings_used: int = 0
+    headings_ignored: int = 0
     resamples: int = 0
     reinitializations: int = 0  # re-anchors, divergences and clock-jump resets
     reanchors: int = 0  # re-initialisations on persistent, self-consistent GNSS jumps
     divergences: int = 0  # detected divergences (each followed by a re-initialisation)
-    clock_resets: int = 0  # resets because a stamp went back in time
+    clock_resets: int = 0  # resets because a stamp went back (or forward) by a clock jump
+    too_late: int = 0  # inputs older than the history window (ignored)
+    future_stamps: int = 0  # inputs stamped far ahead of the filter time (ignored)
+    duplicates: int = 0  # inputs with a stamp already used for that input kind (ignored)
     grid_floor_frames: int = 0  # grid frames where no particle rose above the floor
     last_reinit_reason: str = ''

@@ -5,6 +5,28 @@ Horizontal error = first-order Gauss-Markov bias (slow drift) + white noise + mu
 The reported covariance follows a slowly varying, sometimes wrong scale and ignores multipath
 (overconfident exactly when it matters). Defaults reproduce the raw-GPS error of the Oxford
 RobotCar test traversals (seed 004, Table III: mean 4.60 m, median 3.95 m, p99 20.2 m).
+
+Profiles (``gnss_profile(name)``; ``cvseq-sim --gnss-profile``). Horizontal error over 40 h at
+1 Hz (seed 0; ``test_gnss_model.py`` checks them), total and the drifting bias alone:
+
+============  =========================================  =============  ==============
+profile       model                                      mean / p99 m   bias mean / p99
+============  =========================================  =============  ==============
+``open``      bias 1.5 m/axis, white 0.5 m, multipath    1.97 / 5.2     1.84 / 4.6
+              5-12 m 1-3 s every 10 min, dropouts 1-3 s
+              every 15 min
+``default``   Oxford RobotCar: bias 3.1 m, white 1.0 m,  4.62 / 20.3    4.01 / 10.7
+              multipath 10-28 m 1-6 s every 150 s,
+              dropouts 1-8 s every 300 s
+``urban``     bias 3.5 m, white 1.3 m, sky-view gain     7.74 / 33.7    5.50 / 14.9
+              0.7-2.0, multipath 10-35 m 1-8 s every
+              40 s (12.5 % of epochs), dropouts 2-20 s
+              every 100 s (tunnels, underpasses)
+============  =========================================  =============  ==============
+
+``GnssSimulation`` exposes the error components (``bias_enu_m``: the slowly drifting bias alone,
+``white_enu_m``, ``multipath_enu_m``) so a benchmark can report the floor no GNSS-only filter
+can get below (the bias).
 """
 
 from __future__ import annotations
@@ -58,6 +80,9 @@ class GnssSimulation:
     multipath: np.ndarray  # (N,) bool
     published: np.ndarray  # (N,) bool: a message exists
     has_position: np.ndarray  # (N,) bool: the message carries a fix
+    bias_enu_m: np.ndarray | None = None  # (N, 2) the drifting bias alone (x environment gain)
+    white_enu_m: np.ndarray | None = None  # (N, 2) the white part (x environment gain)
+    multipath_enu_m: np.ndarray | None = None  # (N, 2) the multipath offsets (0 outside)
 
 
 def _episodes(n: int, dt_s: float, rate_hz: float, duration_s, rng) -> list[tuple[int, int]]:
@@ -92,20 +117,30 @@ def _env_gain(n: int, dt_s: float, cfg: GnssErrorConfig, rng) -> np.ndarray:
     return np.interp(np.arange(n) * dt_s / cfg.env_period_s, np.arange(knots), values)
 
 
+def horizontal_error_components(
+    n: int, dt_s: float, cfg: GnssErrorConfig, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """``bias``, ``white`` and ``multipath`` ``(n, 2)`` error parts (ENU m) and the ``(n,)``
+    ``flags`` of multipath epochs; their sum is the horizontal error."""
+    bias = _gauss_markov(n, dt_s, cfg.bias_sigma_m, cfg.bias_tau_s, rng)
+    white = rng.normal(0.0, cfg.white_sigma_m, (n, 2))
+    gain = _env_gain(n, dt_s, cfg, rng)[:, None]
+    mp = np.zeros((n, 2))
+    flags = np.zeros(n, bool)
+    lo, hi = np.log(cfg.multipath_m[0]), np.log(cfg.multipath_m[1])
+    for a, b in _episodes(n, dt_s, cfg.multipath_rate_hz, cfg.multipath_duration_s, rng):
+        ang = rng.uniform(0, 2 * np.pi)
+        mp[a:b] += np.exp(rng.uniform(lo, hi)) * np.array([np.cos(ang), np.sin(ang)])
+        flags[a:b] = True
+    return {'bias': bias * gain, 'white': white * gain, 'multipath': mp, 'flags': flags}
+
+
 def horizontal_errors(
     n: int, dt_s: float, cfg: GnssErrorConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(n, 2)`` horizontal errors (ENU metres) and the ``(n,)`` multipath flags."""
-    err = _gauss_markov(n, dt_s, cfg.bias_sigma_m, cfg.bias_tau_s, rng)
-    err += rng.normal(0.0, cfg.white_sigma_m, (n, 2))
-    err *= _env_gain(n, dt_s, cfg, rng)[:, None]
-    multipath = np.zeros(n, bool)
-    lo, hi = np.log(cfg.multipath_m[0]), np.log(cfg.multipath_m[1])
-    for a, b in _episodes(n, dt_s, cfg.multipath_rate_hz, cfg.multipath_duration_s, rng):
-        ang = rng.uniform(0, 2 * np.pi)
-        err[a:b] += np.exp(rng.uniform(lo, hi)) * np.array([np.cos(ang), np.sin(ang)])
-        multipath[a:b] = True
-    return err, multipath
+    c = horizontal_error_components(n, dt_s, cfg, rng)
+    return c['bias'] + c['white'] + c['multipath'], c['flags']
 
 
 def _reported_sigma(n: int, dt_s: float, cfg: GnssErrorConfig, rng) -> np.ndarray:
@@ -127,7 +162,8 @@ def simulate_gnss(
     stamp_ns = np.asarray(stamp_ns, np.int64)
     n = len(stamp_ns)
     dt_s = float(np.median(np.diff(stamp_ns))) * 1e-9 if n > 1 else 1.0
-    err, multipath = horizontal_errors(n, dt_s, cfg, rng)
+    parts = horizontal_error_components(n, dt_s, cfg, rng)
+    err, multipath = parts['bias'] + parts['white'] + parts['multipath'], parts['flags']
     up = rng.normal(0.0, cfg.vertical_sigma_m, n)
     sigma = _reported_sigma(n, dt_s, cfg, rng)
     published, has_pos = np.ones(n, bool), np.ones(n, bool)
@@ -139,7 +175,8 @@ def simulate_gnss(
     for k in np.nonzero(published)[0]:
         fixes.append(_fix(int(stamp_ns[k]), lat[k], lon[k], alt[k], sigma[k], has_pos[k]))
     err[~has_pos] = np.nan
-    return GnssSimulation(stamp_ns, fixes, err, multipath, published, has_pos)
+    return GnssSimulation(stamp_ns, fixes, err, multipath, published, has_pos,
+                          parts['bias'], parts['white'], parts['multipath'])  # fmt: skip
 
 
 def _fix(stamp_ns: int, lat: float, lon: float, alt: float, sigma: float, ok: bool) -> GnssFix:
@@ -156,6 +193,40 @@ def _fix(stamp_ns: int, lat: float, lon: float, alt: float, sigma: float, ok: bo
         COVARIANCE_TYPE_DIAGONAL_KNOWN,
         STATUS_FIX,
     )
+
+
+GNSS_PROFILES: dict[str, GnssErrorConfig] = {
+    'open': GnssErrorConfig(
+        bias_sigma_m=1.5,
+        white_sigma_m=0.5,
+        env_gain_range=(0.7, 1.3),
+        multipath_rate_hz=1.0 / 600.0,
+        multipath_duration_s=(1.0, 3.0),
+        multipath_m=(5.0, 12.0),
+        dropout_rate_hz=1.0 / 900.0,
+        dropout_duration_s=(1.0, 3.0),
+    ),
+    'default': GnssErrorConfig(),
+    'urban': GnssErrorConfig(
+        bias_sigma_m=3.5,
+        white_sigma_m=1.3,
+        env_gain_range=(0.7, 2.0),
+        multipath_rate_hz=1.0 / 40.0,
+        multipath_duration_s=(1.0, 8.0),
+        multipath_m=(10.0, 35.0),
+        dropout_rate_hz=1.0 / 100.0,
+        dropout_duration_s=(2.0, 20.0),
+    ),
+}
+
+
+def gnss_profile(name: str) -> GnssErrorConfig:
+    """The error model of a named profile: ``open``, ``default`` or ``urban`` (see the module
+    docstring for their statistics)."""
+    try:
+        return GNSS_PROFILES[name]
+    except KeyError:
+        raise ValueError(f'unknown GNSS profile {name!r}; use {sorted(GNSS_PROFILES)}') from None
 
 
 def error_stats(error_enu_m: np.ndarray) -> dict[str, float]:

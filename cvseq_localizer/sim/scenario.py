@@ -13,6 +13,7 @@ from cvseq_localizer.sim.camera import CAMERAS, PinholeCamera
 from cvseq_localizer.sim.drive import DriveConfig, DrivePlan, Trajectory, plan_drive
 from cvseq_localizer.sim.gnss_model import GnssErrorConfig, GnssSimulation, simulate_gnss
 from cvseq_localizer.sim.ground import GroundRenderer
+from cvseq_localizer.sim.odometry import OdometryConfig, OdometrySimulation, simulate_odometry
 from cvseq_localizer.sim.world import World, WorldConfig, build_world
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,14 @@ class SimConfig:
     start_ns: int = 1_700_000_000 * 10**9  # stamp of the first sample (2023-11-14, UNIX ns)
     tile_zoom: int = 19  # zoom of the satellite tiles the localizer should use
     photometric: bool = True  # random lighting/white balance/noise on camera frames
+    # Wheel odometry + yaw rate (sim/odometry.py); None: no odometry.
+    odometry: OdometryConfig | None = field(default_factory=OdometryConfig)
+    # Delivery delays: a fix stamped t arrives at t + fix_latency_s, a camera frame stamped t
+    # at t + camera_lag_s (the bag's record times are arrival times; header stamps stay the
+    # measurement times), s. Real receivers deliver fixes 0.1-0.5 s late; inference queues and
+    # USB cameras put frames 0.2-0.5 s behind.
+    fix_latency_s: float = 0.0
+    camera_lag_s: float = 0.0
 
 
 def sample_stamps(start_ns: int, duration_s: float, rate_hz: float) -> np.ndarray:
@@ -48,6 +57,7 @@ class Scenario:
         camera_poses: ground truth at the camera stamps (one per frame).
         gnss_poses: ground truth at the GNSS epochs.
         gnss: the receiver's output at the GNSS epochs.
+        odometry: wheel speed and yaw rate samples (None without ``config.odometry``).
     """
 
     config: SimConfig
@@ -57,6 +67,7 @@ class Scenario:
     gnss_poses: Trajectory
     gnss: GnssSimulation
     frame_seed: int
+    odometry: OdometrySimulation | None = None
     _renderer: GroundRenderer | None = field(default=None, repr=False)
 
     @property
@@ -88,7 +99,7 @@ def simulate_drive(
     Camera frames are not rendered here (see ``Scenario.frames``). Same config and same ``rng``
     state give identical scenarios.
     """
-    world_rng, drive_rng, gnss_rng, frame_rng = rng.spawn(4)
+    world_rng, drive_rng, gnss_rng, frame_rng, odom_rng = rng.spawn(5)  # first 4 as before
     if world is None:
         world = build_world(config.world, world_rng)
     plan = plan_drive(world.network, config.duration_s, config.drive, drive_rng)
@@ -98,5 +109,9 @@ def simulate_drive(
     gnss_poses = plan.sample(gnss_stamps, config.start_ns)
     gnss = simulate_gnss(gnss_stamps, gnss_poses.xy_enu_m, world.frame, config.gnss, gnss_rng)
     seed = int(frame_rng.integers(0, 2**63 - 1))
+    odom = None
+    if config.odometry is not None:
+        odom = simulate_odometry(plan, config.start_ns, config.duration_s, config.odometry,
+                                 odom_rng)  # fmt: skip
     log.info('scenario: %d frames, %d GNSS messages', len(cam_poses), len(gnss.fixes))
-    return Scenario(config, world, plan, cam_poses, gnss_poses, gnss, seed)
+    return Scenario(config, world, plan, cam_poses, gnss_poses, gnss, seed, odom)

@@ -21,11 +21,12 @@ from cvseq_localizer.geo.camera import CameraModel
 from cvseq_localizer.ros.conversions import (
     estimate_to_odometry,
     gnss_to_navsatfix,
+    make_header,
     rgb_to_image_msg,
 )
 from cvseq_localizer.sim.aerial import write_tile_pyramid
 from cvseq_localizer.sim.camera import CAMERAS, as_camera_model
-from cvseq_localizer.sim.gnss_model import error_stats
+from cvseq_localizer.sim.gnss_model import GNSS_PROFILES, error_stats, gnss_profile
 from cvseq_localizer.sim.scenario import Scenario, SimConfig, simulate_drive
 from cvseq_localizer.tiles.mbtiles import MBTilesWriter
 from cvseq_localizer.tools.bagio import BagWriter
@@ -41,8 +42,10 @@ TOPICS = {
     'gt_fix': '/ground_truth/fix',
     'camera_info': '/camera/camera_info',
     'tf_static': '/tf_static',
+    'odom': '/odom',
 }
-FRAMES = {'camera': 'camera_optical', 'gnss': 'gnss', 'map': 'map', 'base_link': 'base_link'}
+FRAMES = {'camera': 'camera_optical', 'gnss': 'gnss', 'map': 'map', 'base_link': 'base_link',
+          'odom': 'odom'}  # fmt: skip
 BAG_DIR, TILES_FILE, SCENARIO_FILE = 'bag', 'tiles.mbtiles', 'scenario.json'
 
 
@@ -67,31 +70,68 @@ def _truth_messages(scenario: Scenario, types) -> list[tuple[int, str, object]]:
     return out
 
 
+def _odometry_messages(scenario: Scenario, types) -> list[tuple[int, str, object]]:
+    """``nav_msgs/Odometry`` on ``/odom``: twist only (signed forward speed, yaw rate) with its
+    variances; the pose is unknown (covariance 1e6), as from a wheel-odometry driver."""
+    odo, out = scenario.odometry, []
+    if odo is None:
+        return out
+    unknown = 1e6
+    pose_cov = (np.eye(6) * unknown).reshape(36)
+    twist_cov = np.diag([odo.speed_var_m2ps2, unknown, unknown, unknown, unknown,
+                         odo.yaw_rate_var_rad2ps2]).reshape(36)  # fmt: skip
+    for stamp, v, w in zip(odo.stamp_ns.tolist(), odo.speed_mps, odo.yaw_rate_radps):
+        msg = types.Odometry(
+            header=make_header(stamp, FRAMES['odom'], types),
+            child_frame_id=FRAMES['base_link'],
+            pose=types.PoseWithCovariance(
+                pose=types.Pose(
+                    position=types.Point(x=0.0, y=0.0, z=0.0),
+                    orientation=types.Quaternion(x=0.0, y=0.0, z=0.0, w=1.0),
+                ),
+                covariance=pose_cov,
+            ),  # fmt: skip
+            twist=types.TwistWithCovariance(
+                twist=types.Twist(
+                    linear=types.Vector3(x=float(v), y=0.0, z=0.0),
+                    angular=types.Vector3(x=0.0, y=0.0, z=float(w)),
+                ),
+                covariance=twist_cov,
+            ),  # fmt: skip
+        )
+        out.append((stamp, TOPICS['odom'], msg))
+    return out
+
+
 def _write_bag(scenario: Scenario, path: Path, storage: str, progress: bool) -> dict[str, int]:
     counts = dict.fromkeys(TOPICS.values(), 0)
     with BagWriter(path, storage=storage) as bag:
         types = bag.types
-        pending = [(f.stamp_ns, TOPICS['gnss'], gnss_to_navsatfix(f, FRAMES['gnss'], types))
+        fix_lag_ns = int(round(scenario.config.fix_latency_s * 1e9))
+        pending = [(f.stamp_ns + fix_lag_ns, TOPICS['gnss'],
+                    gnss_to_navsatfix(f, FRAMES['gnss'], types))
                    for f in scenario.gnss.fixes]  # fmt: skip
         pending += _truth_messages(scenario, types)
         camera = as_camera_model(scenario.config.camera)
         tf = tf_static_msg(camera, scenario.config.start_ns, FRAMES['base_link'],
                            FRAMES['camera'], types)  # fmt: skip
         pending.append((scenario.config.start_ns, TOPICS['tf_static'], tf))
+        pending += _odometry_messages(scenario, types)
         pending.sort(key=lambda m: m[0])
         frames = tqdm(scenario.frames(), total=len(scenario), desc='frames', disable=not progress)
-        j = 0
+        j, cam_lag_ns = 0, int(round(scenario.config.camera_lag_s * 1e9))
         for stamp, rgb in frames:
-            while j < len(pending) and pending[j][0] <= stamp:
+            arrival = stamp + cam_lag_ns  # record time = arrival; the header keeps the stamp
+            while j < len(pending) and pending[j][0] <= arrival:
                 bag.write(pending[j][1], pending[j][0], pending[j][2])
                 counts[pending[j][1]] += 1
                 j += 1
             bag.write(
-                TOPICS['image'], stamp, rgb_to_image_msg(rgb, stamp, FRAMES['camera'], types)
+                TOPICS['image'], arrival, rgb_to_image_msg(rgb, stamp, FRAMES['camera'], types)
             )
             counts[TOPICS['image']] += 1
             info = camera_info_msg(camera, stamp, FRAMES['camera'], types)
-            bag.write(TOPICS['camera_info'], stamp, info)
+            bag.write(TOPICS['camera_info'], arrival, info)
             counts[TOPICS['camera_info']] += 1
         for stamp, topic, msg in pending[j:]:
             bag.write(topic, stamp, msg)
@@ -129,6 +169,10 @@ def _description(scenario: Scenario, seed: int, storage: str, counts, n_tiles: i
             'north_max_m': grid.north_max_m,
         },  # fmt: skip
         'gnss_error': error_stats(scenario.gnss.error_enu_m),
+        'gnss_bias_error': error_stats(scenario.gnss.bias_enu_m),
+        'fix_latency_s': cfg.fix_latency_s,
+        'camera_lag_s': cfg.camera_lag_s,
+        'odometry_rate_hz': None if cfg.odometry is None else cfg.odometry.rate_hz,
     }
 
 
@@ -174,6 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--camera-json', type=Path, help='CameraModel.to_dict() JSON (overrides --camera)'
     )
+    parser.add_argument('--gnss-profile', choices=sorted(GNSS_PROFILES), default='default',
+                        help='GNSS error profile (see sim/gnss_model.py)')  # fmt: skip
+    parser.add_argument('--fix-latency-ms', type=float, default=0.0,
+                        help='fixes arrive this late (bag record time), ms')  # fmt: skip
+    parser.add_argument('--camera-lag-ms', type=float, default=0.0,
+                        help='camera frames arrive this late (bag record time), ms')  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
     base = SimConfig()
@@ -190,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         duration_s=args.duration,
         tile_zoom=args.zoom,
         world=replace(base.world, size_m=args.world_size),
+        gnss=gnss_profile(args.gnss_profile),
+        fix_latency_s=args.fix_latency_ms * 1e-3,
+        camera_lag_s=args.camera_lag_ms * 1e-3,
     )
     path = write_scenario(args.out, config, args.seed, args.storage, progress=not args.quiet)
     print(path)

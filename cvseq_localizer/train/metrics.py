@@ -89,3 +89,36 @@ def heading_errors_rad(yaw_rad: np.ndarray, yaw_true_rad: np.ndarray) -> np.ndar
     """Absolute wrapped heading difference in [0, pi]."""
     d = np.asarray(yaw_rad, np.float64) - np.asarray(yaw_true_rad, np.float64)
     return np.abs((d + np.pi) % (2 * np.pi) - np.pi)
+
+
+def nees_2d(error_xy_m: np.ndarray, cov_xy_m2: np.ndarray) -> np.ndarray:
+    """Normalised estimation error squared ``e^T P^-1 e`` of ``(N, 2)`` errors (m) under
+    ``(N, 2, 2)`` covariances (m^2); NaN where the error or covariance is not finite or the
+    covariance is singular. Its expected value for a consistent 2-D estimator is 2."""
+    e = np.asarray(error_xy_m, np.float64).reshape(-1, 2)
+    p = np.asarray(cov_xy_m2, np.float64).reshape(-1, 2, 2)
+    det = p[:, 0, 0] * p[:, 1, 1] - p[:, 0, 1] * p[:, 1, 0]
+    ok = np.isfinite(det) & (det > 0) & np.all(np.isfinite(e), axis=1)
+    safe = np.where(ok, det, 1.0)
+    # closed-form 2x2 inverse: e^T adj(P) e / det(P)
+    q = p[:, 1, 1] * e[:, 0] ** 2 - (p[:, 0, 1] + p[:, 1, 0]) * e[:, 0] * e[:, 1]
+    q = q + p[:, 0, 0] * e[:, 1] ** 2
+    return np.where(ok, q / safe, np.nan)
+
+
+def consistency_stats(nees: np.ndarray) -> dict[str, float]:
+    """Mean NEES (expected 2 in 2-D), its ratio to 2, and the shares of errors inside the
+    1- and 2-sigma ellipses (``NEES <= 1`` and ``<= 4``; expected 0.393 and 0.865 for a
+    Gaussian). NaNs dropped; NaN values when there are none."""
+    x = np.asarray(nees, np.float64)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        nan = float('nan')
+        return {'nees_mean': nan, 'nees_ratio': nan, 'within_1sigma_frac': nan,
+                'within_2sigma_frac': nan}  # fmt: skip
+    return {
+        'nees_mean': float(x.mean()),
+        'nees_ratio': float(x.mean() / 2.0),
+        'within_1sigma_frac': float(np.mean(x <= 1.0)),
+        'within_2sigma_frac': float(np.mean(x <= 4.0)),
+    }

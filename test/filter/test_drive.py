@@ -51,16 +51,31 @@ def test_yaw_wraps_around_pi():
     assert -np.pi <= pf.estimate().yaw_rad <= np.pi
 
 
-def _converged(seed: int, duration_s: float = 15.0, use_grid: bool = True):
+def _converged(seed: int, duration_s: float = 15.0, use_grid: bool = True, **kw):
     """A filter that has driven east at 10 m/s for ``duration_s`` with GNSS (+ grid)."""
     drive = make_drive(duration_s, 10.0, 0.0, yaw0_rad=0.0)
-    pf = _pf(seed)
+    pf = _pf(seed, **kw)
     run_drive(pf, drive, seed=seed + 100, use_grid=use_grid)
     return pf, drive
 
 
-def test_30m_gnss_outlier_is_rejected_and_counted():
+def test_30m_gnss_outlier_is_down_weighted_and_next_fix_counts():
     pf, drive = _converged(5)
+    t = int(drive.stamps_ns[-1]) + NS // 10
+    truth = drive.xy_enu_m[-1] + np.array([1.0, 0.0])
+    before = pf.estimate()
+    r = pf.update_gnss(t, truth + np.array([0.0, 30.0]), np.eye(2) * 9.0)
+    assert r.used and r.inlier_prob < 0.01  # fused, as an outlier: no lock-out state
+    after = pf.estimate()
+    assert np.hypot(*(after.xy_enu_m - truth)) < 3.0
+    assert np.hypot(*(after.xy_enu_m - before.xy_enu_m)) < 2.0  # motion only (0.1 s)
+    r = pf.update_gnss(t + NS, truth + np.array([10.0, 0.0]), np.eye(2) * 9.0)
+    assert r.used and r.inlier_prob > 0.5  # the next good fix has its full weight
+    assert pf.stats.fixes_rejected == 0
+
+
+def test_paper_gate_rejects_30m_outlier_and_counts_it():
+    pf, drive = _converged(5, gnss_model='paper_gate')
     t = int(drive.stamps_ns[-1]) + NS // 10
     truth = drive.xy_enu_m[-1] + np.array([1.0, 0.0])
     before = pf.estimate()
@@ -108,8 +123,19 @@ def test_confidently_wrong_grid_frame_moves_estimate_little():
     assert np.hypot(*(after - truth)) < 3.0
 
 
-def test_persistent_gnss_offset_reanchors():
-    pf = _pf(8, reanchor_after_rejections=4, reanchor_after_s=3.0)
+def test_persistent_gnss_jump_is_followed_without_lockout():
+    pf = _pf(8)
+    rng = np.random.default_rng(2)
+    for k in range(100):
+        pf.update_gnss(k * NS // 10, rng.standard_normal(2), np.eye(2))
+    for k in range(100, 250):  # the receiver's position jumps by 40 m and stays there
+        pf.update_gnss(k * NS // 10, np.array([40.0, 0.0]) + rng.standard_normal(2), np.eye(2))
+    assert pf.stats.fixes_rejected == 0
+    assert np.hypot(*(pf.estimate().xy_enu_m - [40.0, 0.0])) < 2.0
+
+
+def test_paper_gate_persistent_gnss_offset_reanchors():
+    pf = _pf(8, reanchor_after_rejections=4, reanchor_after_s=3.0, gnss_model='paper_gate')
     rng = np.random.default_rng(2)
     for k in range(10):
         pf.update_gnss(k * NS, np.array([0.0, 0.0]) + rng.standard_normal(2), np.eye(2))
@@ -121,16 +147,19 @@ def test_persistent_gnss_offset_reanchors():
     assert np.hypot(*(pf.estimate().xy_enu_m - [40.0, 0.0])) < 2.0
 
 
-def test_multipath_episode_is_not_followed():
+@pytest.mark.parametrize('model', ['robust', 'paper_gate'])
+def test_multipath_episode_is_not_followed(model):
     # A parked car with 10 Hz fixes; a 1.5 s multipath episode 25 m east (15 consistent fixes,
-    # more than reanchor_after_rejections) must stay rejected: no re-anchor onto it.
-    pf = _pf(8)
+    # more than reanchor_after_rejections) must not move the estimate: no re-anchor onto it.
+    pf = _pf(8, gnss_model=model)
     rng = np.random.default_rng(4)
     for k in range(150):
         jump = 25.0 if 100 <= k < 115 else 0.0
         pf.update_gnss(k * NS // 10, np.array([jump, 0.0]) + rng.standard_normal(2), np.eye(2))
         assert np.hypot(*pf.estimate().xy_enu_m) < 3.0
-    assert pf.stats.reanchors == 0 and pf.stats.fixes_rejected >= 15
+    assert pf.stats.reanchors == 0 and pf.stats.reinitializations == 0
+    if model == 'paper_gate':
+        assert pf.stats.fixes_rejected >= 15
 
 
 def test_estimate_far_from_gnss_is_a_divergence():
@@ -167,7 +196,7 @@ def test_grid_always_at_floor_is_a_divergence():
 
 
 def test_gate_on_estimate_rejects_episode_and_accepts_after():
-    pf = _pf(8, gate_on_estimate=True)
+    pf = _pf(8, gate_on_estimate=True, gnss_model='paper_gate')
     rng = np.random.default_rng(5)
     accepted_after = []
     for k in range(150):

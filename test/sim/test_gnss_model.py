@@ -10,6 +10,8 @@ from cvseq_localizer.geo import LocalFrame
 from cvseq_localizer.sim.gnss_model import (
     GnssErrorConfig,
     error_stats,
+    gnss_profile,
+    horizontal_error_components,
     horizontal_errors,
     simulate_gnss,
 )
@@ -98,3 +100,52 @@ def test_same_seed_same_errors():
     c, _ = horizontal_errors(500, 0.1, GnssErrorConfig(), np.random.default_rng(10))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize(
+    'name, mean_m, p99_m, bias_mean_m, bias_p99_m',
+    [
+        ('open', 1.97, 5.2, 1.84, 4.6),
+        ('default', 4.62, 20.3, 4.01, 10.7),
+        ('urban', 7.74, 33.7, 5.50, 14.9),
+    ],
+)
+def test_profiles_have_their_documented_statistics(name, mean_m, p99_m, bias_mean_m, bias_p99_m):
+    # 40 h at 1 Hz, another seed than the docstring's: sampling noise is a few percent
+    c = horizontal_error_components(40 * 3600, 1.0, gnss_profile(name), np.random.default_rng(7))
+    total = error_stats(c['bias'] + c['white'] + c['multipath'])
+    bias = error_stats(c['bias'])
+    assert total['mean_m'] == pytest.approx(mean_m, rel=0.1)
+    assert total['p99_m'] == pytest.approx(p99_m, rel=0.15)
+    assert bias['mean_m'] == pytest.approx(bias_mean_m, rel=0.1)
+    assert bias['p99_m'] == pytest.approx(bias_p99_m, rel=0.15)
+
+
+def test_profiles_order_and_unknown_name():
+    means = [
+        error_stats(horizontal_errors(36000, 1.0, gnss_profile(n), np.random.default_rng(1))[0])[
+            'mean_m'
+        ]
+        for n in ('open', 'default', 'urban')
+    ]
+    assert means[0] < means[1] < means[2]
+    cfg = gnss_profile('urban')
+    assert cfg.dropout_duration_s[1] == 20.0
+    with pytest.raises(ValueError, match='unknown GNSS profile'):
+        gnss_profile('moon')
+
+
+def test_simulation_exposes_error_components_that_sum_to_the_error():
+    n = 3000
+    stamps = np.arange(n, dtype=np.int64) * 100_000_000
+    xy = np.zeros((n, 2))
+    sim = simulate_gnss(stamps, xy, LocalFrame(50.0, 8.0), gnss_profile('urban'),
+                        np.random.default_rng(3))  # fmt: skip
+    parts = sim.bias_enu_m + sim.white_enu_m + sim.multipath_enu_m
+    ok = sim.has_position
+    assert np.allclose(parts[ok], sim.error_enu_m[ok])
+    assert np.all(np.isnan(sim.error_enu_m[~ok]))
+    assert np.all(sim.multipath_enu_m[~sim.multipath] == 0.0)
+    assert np.all(np.hypot(*sim.multipath_enu_m[sim.multipath].T) >= 10.0 - 1e-9)
+    # the bias is slow: its epoch-to-epoch change is far below the white part's
+    assert np.std(np.diff(sim.bias_enu_m[:, 0])) < 0.3 * np.std(sim.white_enu_m[:, 0])

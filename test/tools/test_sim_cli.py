@@ -60,6 +60,7 @@ def _expected_counts():
     counts = {TOPICS['image']: len(sc), TOPICS['gnss']: len(sc.gnss.fixes)}
     counts.update({TOPICS['gt_odometry']: n_truth, TOPICS['gt_fix']: n_truth})
     counts.update({TOPICS['camera_info']: len(sc), TOPICS['tf_static']: 1})
+    counts[TOPICS['odom']] = len(sc.odometry.stamp_ns)
     return sc, counts
 
 
@@ -167,3 +168,35 @@ def test_camera_json_is_validated(tmp_path):
     bad.write_text(json.dumps({**CAMERAS['wide'].to_dict(), 'fx': -1.0}))
     with pytest.raises(SystemExit):
         main(['--out', str(tmp_path / 'x'), '--camera-json', str(bad), '--quiet'])
+
+
+def test_odometry_latency_and_camera_lag_in_the_bag(tmp_path):
+    cfg = replace(CONFIG, fix_latency_s=0.3, camera_lag_s=0.5)
+    path = write_scenario(tmp_path / 'lag', cfg, SEED)
+    desc = json.loads(path.read_text())
+    assert desc['fix_latency_s'] == 0.3 and desc['camera_lag_s'] == 0.5
+    sc = simulate_drive(cfg, np.random.default_rng(SEED))
+    msgs = list(
+        read_messages(tmp_path / 'lag' / 'bag', [TOPICS['image'], TOPICS['gnss'], TOPICS['odom']])
+    )
+    assert [m.stamp_ns for m in msgs] == sorted(m.stamp_ns for m in msgs)
+    for m in msgs:
+        header_ns = m.msg.header.stamp.sec * 10**9 + m.msg.header.stamp.nanosec
+        lag = {TOPICS['image']: 0.5, TOPICS['gnss']: 0.3, TOPICS['odom']: 0.0}[m.topic]
+        assert m.stamp_ns - header_ns == round(lag * 1e9)  # record time = arrival
+    odom = [m.msg for m in msgs if m.topic == TOPICS['odom']]
+    assert len(odom) == len(sc.odometry.stamp_ns)
+    assert odom[50].twist.twist.linear.x == pytest.approx(sc.odometry.speed_mps[50])
+    assert odom[50].twist.twist.angular.z == pytest.approx(sc.odometry.yaw_rate_radps[50])
+    assert odom[50].twist.covariance[35] == pytest.approx(sc.odometry.yaw_rate_var_rad2ps2)
+
+
+def test_command_line_gnss_profile_and_delays(tmp_path):
+    out = tmp_path / 'urban'
+    args = ['--out', str(out), '--seed', '2', '--duration', '1', '--world-size', '120',
+            '--quiet', '--gnss-profile', 'urban', '--fix-latency-ms', '300',
+            '--camera-lag-ms', '500']  # fmt: skip
+    assert main(args) == 0
+    desc = json.loads((out / 'scenario.json').read_text())
+    assert desc['fix_latency_s'] == pytest.approx(0.3) and desc['camera_lag_s'] == 0.5
+    assert desc['message_counts'][TOPICS['odom']] == 50

@@ -42,3 +42,34 @@ def test_sequence_stats_mean_of_window_means():
 def test_heading_wraps():
     err = heading_errors_rad(np.array([np.pi - 0.1, 0.2]), np.array([-np.pi + 0.1, -0.2]))
     np.testing.assert_allclose(err, [0.2, 0.4])
+
+
+def test_nees_of_a_consistent_gaussian_estimator_is_two_and_ellipse_shares_match():
+    from cvseq_localizer.train.metrics import consistency_stats, nees_2d
+
+    rng = np.random.default_rng(1)
+    cov = np.array([[4.0, 1.5], [1.5, 1.0]])
+    err = rng.multivariate_normal(np.zeros(2), cov, 20000)
+    nees = nees_2d(err, np.broadcast_to(cov, (20000, 2, 2)))
+    s = consistency_stats(nees)
+    assert s['nees_mean'] == pytest.approx(2.0, rel=0.05) and s['nees_ratio'] == pytest.approx(
+        1.0, rel=0.05
+    )
+    assert s['within_1sigma_frac'] == pytest.approx(1 - np.exp(-0.5), abs=0.01)
+    assert s['within_2sigma_frac'] == pytest.approx(1 - np.exp(-2.0), abs=0.01)
+    # an estimator claiming half the spread is overconfident: NEES doubles
+    assert consistency_stats(nees_2d(err, np.broadcast_to(cov / 2, (20000, 2, 2))))[
+        'nees_mean'
+    ] == pytest.approx(4.0, rel=0.05)
+
+
+def test_nees_known_value_and_invalid_rows():
+    from cvseq_localizer.train.metrics import consistency_stats, nees_2d
+
+    err = np.array([[2.0, 0.0], [0.0, 3.0], [np.nan, 0.0], [1.0, 1.0]])
+    cov = np.array([np.diag([4.0, 1.0]), np.diag([4.0, 9.0]), np.eye(2), np.zeros((2, 2))])
+    nees = nees_2d(err, cov)
+    assert nees[:2] == pytest.approx([1.0, 1.0])
+    assert np.isnan(nees[2]) and np.isnan(nees[3])  # NaN error, singular covariance
+    assert consistency_stats(nees)['within_1sigma_frac'] == 1.0
+    assert np.isnan(consistency_stats(np.array([np.nan]))['nees_mean'])

@@ -1,0 +1,110 @@
+"""The filter's GNSS step: the robust mixture model (default) or the paper's gated Gaussian.
+
+A friend of ``ParticleFilter`` (it reads and updates the filter's state); kept apart so each
+file stays one idea.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cvseq_localizer.filter import results as R
+from cvseq_localizer.filter.gnss import (
+    REANCHOR,
+    REJECT,
+    gnss_log_likelihood,
+    max_sigma_m,
+    robust_gnss_log_likelihood,
+)
+from cvseq_localizer.filter.history import PastState
+from cvseq_localizer.filter.summary import summarize, weighted_mean_xy
+
+if TYPE_CHECKING:
+    from cvseq_localizer.filter.particle_filter import ParticleFilter
+
+GNSS_REANCHOR = 'GNSS re-anchor after consecutive consistent rejections'
+
+
+def apply_fix(
+    pf: ParticleFilter, stamp_ns: int, xy: np.ndarray, cov: np.ndarray, past: PastState | None
+) -> tuple[str, str, float]:
+    """Fuse one fix at ``stamp_ns`` (``past``: the particles' states there if it is late).
+
+    Returns ``(status, reason, inlier_prob)``.
+    """
+    if pf.config.gnss_model == 'robust':
+        return _robust(pf, stamp_ns, xy, cov, past)
+    return _paper_gate(pf, stamp_ns, xy, cov, past)
+
+
+def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
+    cfg, p = pf.config, pf._particles
+    pos = p.xy_enu_m if past is None else past.xy_enu_m
+    bias = p.bias_enu_m if past is None else past.bias_enu_m
+    w = p.weights()
+    reason = pf._monitor.on_fix(stamp_ns, weighted_mean_xy(w, pos), xy, max_sigma_m(cov), cfg,
+                                cfg.robust_diverge_after_s)  # fmt: skip
+    if reason:
+        pf._diverge(reason, stamp_ns, xy, cov)
+        pf.stats.fixes_accepted += 1
+        pf._last_fix = (stamp_ns, xy, cov)
+        return R.USED, '', 1.0
+    predicted = pos + bias
+    reported = max_sigma_m(cov)
+    if cfg.gnss_adaptive_white:
+        sigma_w = pf._white.sigma_m(reported, cfg.gnss_white_fraction, cfg.gnss_min_sigma_m)
+    else:
+        sigma_w = max(cfg.gnss_white_fraction * reported, cfg.gnss_min_sigma_m)
+    mean = weighted_mean_xy(w, predicted)
+    spread = predicted - mean[None, :]
+    pf._white.add(float(np.hypot(*(xy - mean))), float(np.sum(w[:, None] * spread**2)) / 2.0)
+    log_lik, core = robust_gnss_log_likelihood(
+        predicted, xy, cov * (sigma_w / reported) ** 2, cfg.gnss_outlier_weight,
+        cfg.gnss_outlier_sigma_m,
+    )  # fmt: skip
+    inlier = float(np.sum(w * core))
+    pf._track_bias_var(stamp_ns, cov)
+    if not pf._reweight(log_lik / cfg.gnss_temperature, 'GNSS'):
+        pf.stats.fixes_ignored += 1
+        return R.IGNORED, R.NON_FINITE, inlier
+    pf.stats.fixes_accepted += 1
+    if inlier > 0.5 and (pf._last_fix is None or stamp_ns >= pf._last_fix[0]):
+        pf._last_fix = (stamp_ns, xy, cov)
+    return R.USED, '', inlier
+
+
+def _paper_gate(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
+    cfg, p = pf.config, pf._particles
+    pos = p.xy_enu_m if past is None else past.xy_enu_m
+    sigma_m = max_sigma_m(cov)
+    w = p.weights()
+    mean_xy = weighted_mean_xy(w, pos)
+    speed = float(np.sum(w * p.speed_mps))
+    if cfg.gate_on_estimate:
+        # gate on the predicted cloud's spread, plus a speed margin over the time since the
+        # last accepted fix (the gate re-opens as time passes)
+        est_sigma = max_sigma_m(summarize(p).cov_xy_m2)
+        since_ns = pf._last_fix[0] if pf._last_fix is not None else stamp_ns
+        pf._gate.anchor(mean_xy, since_ns, est_sigma)
+        decision = pf._gate.check(stamp_ns, xy, sigma_m, speed, cfg, cfg.gate_estimate_margin_mps)
+    else:
+        decision = pf._gate.check(stamp_ns, xy, sigma_m, speed, cfg)
+    if decision == REJECT:
+        pf.stats.fixes_rejected += 1
+        pf._throttle.warn('gate', 'GNSS fix rejected by the gate (%s)', xy)
+        return R.REJECTED, R.GATE, float('nan')
+    pf.stats.fixes_accepted += 1
+    pf._last_fix = (stamp_ns, xy, cov)
+    if decision == REANCHOR:
+        pf.stats.reanchors += 1
+        pf._reinitialize(stamp_ns, xy, cov, GNSS_REANCHOR, keep_motion=True)
+        return R.USED, '', float('nan')
+    reason = pf._monitor.on_fix(stamp_ns, mean_xy, xy, sigma_m, cfg)
+    if reason:
+        pf._diverge(reason, stamp_ns, xy, cov)
+        return R.USED, '', float('nan')
+    log_lik = gnss_log_likelihood(pos, xy, cov)
+    pf._reweight(log_lik / cfg.gnss_temperature, 'GNSS')
+    return R.USED, '', float('nan')
