@@ -1,10 +1,16 @@
-"""The Localizer facade: GNSS fixes and camera frames in, one ``LocalizerOutput`` per call out.
+"""The Localizer facade: GNSS, odometry and camera frames in, one ``LocalizerOutput`` per call.
 
 Both drivers (the live ROS node and the offline replay tool) call this one class. It owns the map
-frame (ENU datum), the current satellite tile and its encoded features, the temporal hidden state
-and the particle filter. Whether the network runs is decided by whoever builds it (``pipeline``):
-with an engine and a tile provider it fuses the network, without them it is the GNSS-only filter.
-Nothing here knows about ROS.
+frame (ENU datum, chosen by ``geo.datum``), the current satellite tile and its encoded features,
+the temporal hidden state and the particle filter. Whether the network runs is decided by whoever
+builds it (``pipeline``): with an engine and a tile provider it fuses the network, without them it
+is the GNSS-only filter. Nothing here knows about ROS.
+
+Threads: ``on_gnss`` and ``on_odometry`` are cheap and may come from any thread; ``on_image``
+runs the network *outside* the state lock (a fix never waits for inference), serialised by a
+second lock so one frame at a time owns the hidden state. Measurements are fused at their stamps
+(the filter keeps a short history), so a frame whose inference finished after newer fixes still
+lands at the right time. Replay is single-threaded and therefore deterministic.
 """
 
 from __future__ import annotations
@@ -18,10 +24,23 @@ from typing import Any
 
 import numpy as np
 
-from cvseq_localizer.filter import FilterConfig, ParticleFilter, divide_centre_prior, max_sigma_m
-from cvseq_localizer.geo import GeoImage, LocalFrame
-from cvseq_localizer.runtime.engine import InferenceEngine, engine_info
-from cvseq_localizer.tile_provider import CoveringAnswer, TileProvider
+from cvseq_localizer.filter import (
+    REINITIALIZED,
+    RESET,
+    FilterConfig,
+    ParticleFilter,
+    UpdateResult,
+    divide_centre_prior,
+    max_sigma_m,
+)
+from cvseq_localizer.geo import CameraModel, LocalFrame
+from cvseq_localizer.geo.datum import DatumConfig, DatumTracker
+from cvseq_localizer.localizer_tiles import TileKeeper, TileState
+from cvseq_localizer.logutil import WarnThrottle
+from cvseq_localizer.runtime.engine import EngineOutput, FrameGeometry, InferenceEngine
+from cvseq_localizer.runtime.engine import engine_info as describe_engine
+from cvseq_localizer.runtime.preprocess import FrameError
+from cvseq_localizer.tile_provider import TileProvider
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_UNKNOWN,
     Estimate,
@@ -30,6 +49,7 @@ from cvseq_localizer.types import (
     LocalizerEvent,
     LocalizerHealth,
     LocalizerOutput,
+    OdometrySample,
 )
 
 log = logging.getLogger(__name__)
@@ -39,14 +59,17 @@ log = logging.getLogger(__name__)
 class LocalizerConfig:
     """Localizer settings (the filter's own settings are in ``filter``).
 
-    The tile deadline and the stale-tile policy belong to the tile provider, the GNSS-only
-    decision to whoever builds the Localizer (``pipeline.build_localizer``).
+    The tile deadline belongs to the tile provider, the GNSS-only decision to whoever builds the
+    Localizer (``pipeline.build_localizer``).
     """
 
-    # ENU map-frame datum (deg, deg, m); None = the first usable GNSS fix.
+    # ENU map-frame datum (deg, deg, m); None = automatic (a consistent set of fixes, geo.datum).
     datum_lat_deg: float | None = None
     datum_lon_deg: float | None = None
     datum_alt_m: float = 0.0
+    # Automatic datum: this many fixes within 10 s must agree before it is chosen (geo.datum;
+    # 1 = the first plausible fix; (0, 0) "null island" fixes never count).
+    datum_min_fixes: int = 5
     # Re-centre the tile when the query position is farther than this fraction of the tile size
     # from the tile centre (per axis).
     recenter_fraction: float = 0.25
@@ -54,19 +77,26 @@ class LocalizerConfig:
     # standard deviation (m) is below this.
     converged_std_m: float = 4.0
     # Skip the network while the filter's position standard deviation (m, largest axis) exceeds
-    # this: the vehicle may then lie outside the tile or far from where the network was trained
-    # to look (e.g. during a GNSS dropout), and a confident wrong peak would drag the filter.
+    # this: the vehicle may then lie outside the tile, and a confident wrong peak inside a wide
+    # cloud would capture it.
     network_max_std_m: float = 10.0
-    # Use the network only while a GNSS fix was used within this many seconds (0 = always). A
-    # network that cannot localise on its own would otherwise carry the filter through a GNSS
-    # outage by itself; the shipped CPU model is such a network (see models/README.md).
-    network_needs_gnss_s: float = 1.0
+    # Use the network only while a GNSS fix was used within this many seconds (0 = always;
+    # None = by engine: 1 s for the perspective networks, which cannot localise on their own
+    # and must not carry the filter through an outage; always for geometry-aware engines, which
+    # do localise on their own and are what carries the filter through dropouts).
+    network_needs_gnss_s: float | None = None
+    # Geometry-aware engines search headings around the filter's; skip them while its heading
+    # standard deviation exceeds this (deg): the window would not contain the true heading.
+    network_max_yaw_std_deg: float = 20.0
+    # Fuse the engine's heading output as a yaw measurement.
+    use_network_heading: bool = True
     # Divide the network's training centre prior out of its output (``filter.prior``), with the
-    # correction capped at ``prior_cap_sigmas`` sigmas.
+    # correction capped at ``prior_cap_sigmas`` sigmas (engines without a prior: no-op).
     prior_correction: bool = True
     prior_cap_sigmas: float = 2.5
     # Reset the hidden state when consecutive frames are further apart than this (s).
     hidden_reset_gap_s: float = 2.0
+    warn_period_s: float = 5.0
     filter: FilterConfig = field(default_factory=FilterConfig)
 
 
@@ -76,23 +106,24 @@ class LocalizerStats:
 
     fixes: int = 0
     fixes_unusable: int = 0
+    fixes_held: Counter = field(default_factory=Counter)
     frames: int = 0
     frames_without_position: int = 0
-    frames_without_tile: int = 0
     frames_with_network: int = 0
-    frames_uncertain: int = 0
+    frames_skipped: Counter = field(default_factory=Counter)
     hidden_resets: Counter = field(default_factory=Counter)
     hidden_shifts: int = 0
-    tiles_encoded: int = 0
-    last_tile_reason: str = ''
 
 
 @dataclass
-class _TileState:
-    cell_index: tuple[int, int]
-    geo: GeoImage
-    center_enu_m: np.ndarray
-    sat_feats: Any
+class _FramePlan:
+    """What ``on_image`` decided under the lock before running the network."""
+
+    stamp_ns: int
+    skipped: str = ''
+    tile: TileState | None = None
+    hidden: Any = None
+    geometry: FrameGeometry | None = None
 
 
 @dataclass
@@ -100,6 +131,7 @@ class _NetworkResult:
     belief: GridBelief | None = None
     xy_enu_m: np.ndarray | None = None
     skipped: str = ''
+    yaw: tuple[float, float] | None = None
 
 
 class Localizer:
@@ -110,6 +142,8 @@ class Localizer:
         engine: the network, or ``None`` for the GNSS-only filter.
         tile_service: the satellite tiles, or ``None`` for the GNSS-only filter.
         rng: seeded generator for the particle filter.
+        camera: the camera frames come from when ``on_image`` is not told (geometry-aware
+            engines need one; ``None`` = the camera the engine was trained with, if recorded).
 
     The network runs only with both an engine and tiles (:attr:`network_enabled`).
     """
@@ -120,24 +154,29 @@ class Localizer:
         engine: InferenceEngine | None,
         tile_service: TileProvider | None,
         rng: np.random.Generator,
+        camera: CameraModel | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
         self.tiles = tile_service
         self.filter = ParticleFilter(config.filter, rng)
+        self.camera = camera or _training_camera(engine)
         self._stats = LocalizerStats()
-        self.frame: LocalFrame | None = None
+        fixed = None
         if config.datum_lat_deg is not None and config.datum_lon_deg is not None:
-            self.frame = LocalFrame(config.datum_lat_deg, config.datum_lon_deg, config.datum_alt_m)
+            fixed = (config.datum_lat_deg, config.datum_lon_deg, config.datum_alt_m)
+        self._datum = DatumTracker(DatumConfig(min_fixes=config.datum_min_fixes), fixed=fixed)
+        self.frame: LocalFrame | None = None if fixed is None else LocalFrame(*fixed)
         self._lock = threading.RLock()
-        self._tile: _TileState | None = None
+        self._frame_lock = threading.Lock()
+        self._keeper = TileKeeper(config, engine, tile_service) if self.network_enabled else None
         self._hidden: Any = None
         self._last_frame_ns: int | None = None
         self._last_fix_enu_m: np.ndarray | None = None
         self._last_fix_ns: int | None = None
         self._last_fix_alt_m = 0.0
-        self._reinit_count = 0
         self._events: list[LocalizerEvent] = []
+        self._warn = WarnThrottle(log, config.warn_period_s)
 
     @property
     def network_enabled(self) -> bool:
@@ -148,93 +187,169 @@ class Localizer:
     def on_gnss(self, fix: GnssFix) -> LocalizerOutput:
         """Feed a GNSS fix (stamped ``fix.stamp_ns``); prefetches the tiles around it.
 
-        The output's estimate is ``None`` before the first usable fix.
+        The output's estimate is ``None`` until the datum is chosen and the filter initialised.
         """
         with self._lock:
             self._events = []
             self._stats.fixes += 1
-            if not fix.is_usable():
+            problem = fix.problem()
+            if problem:
                 self._stats.fixes_unusable += 1
-                log.debug('ignoring unusable fix at %d (status %d)', fix.stamp_ns, fix.status)
-                est = self._estimate() if self.filter.is_initialized else None
-                return self._output(fix.stamp_ns, est)
-            if self.frame is None:
-                self.frame = LocalFrame(fix.lat_deg, fix.lon_deg, _finite(fix.alt_m, 0.0))
-                log.info('map frame datum: %.7f, %.7f', fix.lat_deg, fix.lon_deg)
-            e, n, _ = self.frame.to_enu(fix.lat_deg, fix.lon_deg)
-            xy = np.array([float(e), float(n)])
-            self.filter.update_gnss(fix.stamp_ns, xy, _fix_cov(fix))
-            self._last_fix_enu_m = xy
-            self._last_fix_ns = int(fix.stamp_ns)
+                log.debug('ignoring unusable fix at %d (%s)', fix.stamp_ns, problem)
+                return self._output(fix.stamp_ns)
+            decision = self._datum.observe(fix.stamp_ns, fix.lat_deg, fix.lon_deg, fix.alt_m)
+            if decision.datum_changed:
+                self._move_datum(decision.datum)
+            if not decision.use or self.frame is None:
+                self._stats.fixes_held[decision.reason or 'acquiring'] += 1
+                return self._output(fix.stamp_ns)
+            xy = self._fix_enu(fix)
+            if decision.reinit and self.filter.is_initialized:
+                self.filter.reset()
+                self._events.append(LocalizerEvent('reinit', 'relocation', decision.reason))
+                self._reset_hidden('reinit', 'relocation')
+            self._note(self.filter.update_gnss(fix.stamp_ns, xy, _fix_cov(fix)))
+            self._last_fix_enu_m, self._last_fix_ns = xy, int(fix.stamp_ns)
             self._last_fix_alt_m = _finite(fix.alt_m, self._last_fix_alt_m)
-            self._note_filter_events()
-            if self.network_enabled and self._tile is not None:
-                # Only once the first tile fixed the provider's lattice (it is anchored at the
-                # first covering query; an earlier prefetch would anchor it elsewhere).
-                self.tiles.prefetch(fix.lat_deg, fix.lon_deg)
-            return self._output(fix.stamp_ns, self._estimate())
+            if self._keeper is not None:
+                self._keeper.prefetch(fix.lat_deg, fix.lon_deg)
+            return self._output(fix.stamp_ns)
 
-    # ---------------------------------------------------------------------------------- images
-    def on_image(self, stamp_ns: int, image_rgb: np.ndarray) -> LocalizerOutput:
-        """Feed a camera frame (``H x W x 3`` uint8 RGB) taken at ``stamp_ns``."""
+    def _fix_enu(self, fix: GnssFix) -> np.ndarray:
+        e, n, _ = self.frame.to_enu(fix.lat_deg, fix.lon_deg)
+        return np.array([float(e), float(n)])
+
+    def _move_datum(self, datum: Any) -> None:
+        """A new automatic datum: new ENU frame; everything expressed in the old one goes."""
+        log.info('map frame datum: %.7f, %.7f', datum.lat_deg, datum.lon_deg)
+        moved = self.frame is not None
+        self.frame = LocalFrame(datum.lat_deg, datum.lon_deg, datum.alt_m)
+        if moved:
+            self.filter.reset()
+            self._events.append(LocalizerEvent('reinit', 'datum moved'))
+            self._reset_hidden('reinit', 'datum moved')
+            if self._keeper is not None:
+                self._keeper.forget()
+            self._last_fix_enu_m = None
+
+    # -------------------------------------------------------------------------------- odometry
+    def on_odometry(self, odo: OdometrySample) -> LocalizerOutput:
+        """Feed wheel speed (signed, m/s) and yaw rate (rad/s, CCW); drives the prediction."""
         with self._lock:
             self._events = []
-            self._stats.frames += 1
-            if not self.filter.is_initialized or self.frame is None:
-                self._stats.frames_without_position += 1
-                return self._output(stamp_ns, None, _NetworkResult(skipped='no_position'))
-            self.filter.predict(stamp_ns)
-            self._note_filter_events()
-            if not self.filter.is_initialized:  # the clock jumped back: wait for a fix
-                self._stats.frames_without_position += 1
-                return self._output(stamp_ns, None, _NetworkResult(skipped='no_position'))
-            net = _NetworkResult(skipped='gnss_only')
-            if self.network_enabled:
-                net = self._run_network(stamp_ns, image_rgb)
-            self._last_frame_ns = stamp_ns
-            return self._output(stamp_ns, self._estimate(), net)
+            result = self.filter.update_odometry(
+                odo.stamp_ns, odo.speed_mps, odo.yaw_rate_radps, odo.speed_var_m2ps2,
+                odo.yaw_rate_var_rad2ps2,
+            )  # fmt: skip
+            self._note(result)
+            return self._output(odo.stamp_ns)
 
-    def _gnss_stale(self, stamp_ns: int) -> bool:
-        limit_s = self.config.network_needs_gnss_s
-        if limit_s <= 0 or self._last_fix_ns is None:
-            return False
-        return (stamp_ns - self._last_fix_ns) * 1e-9 > limit_s
+    # ---------------------------------------------------------------------------------- images
+    def on_image(
+        self, stamp_ns: int, image_rgb: np.ndarray, camera: CameraModel | None = None
+    ) -> LocalizerOutput:
+        """Feed a camera frame (``H x W x 3`` uint8 RGB) taken at ``stamp_ns`` by ``camera``
+        (``None`` = the Localizer's camera)."""
+        with self._frame_lock:
+            with self._lock:
+                self._events = []
+                plan = self._plan(int(stamp_ns), camera)
+                if plan.skipped:
+                    return self._finish(plan, _NetworkResult(skipped=plan.skipped))
+            out = self._infer(plan, image_rgb)  # no state lock: fixes keep flowing
+            with self._lock:
+                return self._finish(plan, self._commit(plan, out))
 
-    def _run_network(self, stamp_ns: int, image_rgb: np.ndarray) -> _NetworkResult:
-        prior = self.filter.estimate()
-        if max_sigma_m(prior.cov_xy_m2) > self.config.network_max_std_m:
-            self._stats.frames_uncertain += 1
-            return _NetworkResult(skipped='uncertain')
-        if self._gnss_stale(stamp_ns):
-            self._stats.frames_uncertain += 1
-            return _NetworkResult(skipped='gnss_stale')
-        tile = self._select_tile(prior)
+    def _plan(self, stamp_ns: int, camera: CameraModel | None) -> _FramePlan:
+        self._stats.frames += 1
+        if not self.filter.is_initialized or self.frame is None:
+            self._stats.frames_without_position += 1
+            return _FramePlan(stamp_ns, 'no_position')
+        self._note(self.filter.predict(stamp_ns))
+        if not self.filter.is_initialized:  # the clock jumped back: wait for a fix
+            self._stats.frames_without_position += 1
+            return _FramePlan(stamp_ns, 'no_position')
+        if not self.network_enabled:
+            return _FramePlan(stamp_ns, 'gnss_only')
+        prior = self.filter.estimate_at(stamp_ns)
+        skipped = self._guard(stamp_ns, prior)
+        geometry = None
+        if not skipped and self.engine.needs_camera:
+            geometry, skipped = self._geometry(prior, camera or self.camera)
+        if skipped:
+            return _FramePlan(stamp_ns, skipped)
+        tile = self._keeper.select(self._query_enu_m(prior), self.frame, self._shift_hidden)
         if tile is None:
-            self._stats.frames_without_tile += 1
-            return _NetworkResult(skipped='no_tile')
+            return _FramePlan(stamp_ns, 'no_tile')
         if self._last_frame_ns is not None:
             gap_s = (stamp_ns - self._last_frame_ns) * 1e-9
             if gap_s > self.config.hidden_reset_gap_s:
                 self._reset_hidden('time_gap', f'{gap_s:.1f} s')
-        out = self.engine.step(image_rgb, tile.sat_feats, self._hidden)
-        self._hidden = out.hidden
-        belief = GridBelief(out.prob, out.offsets, tile.geo, stamp_ns)
+        self._last_frame_ns = stamp_ns
+        return _FramePlan(stamp_ns, '', tile, self._hidden, geometry)
+
+    def _guard(self, stamp_ns: int, prior: Estimate) -> str:
+        """Why the network must not run on this frame ('' = it may)."""
+        if max_sigma_m(prior.cov_xy_m2) > self.config.network_max_std_m:
+            return 'uncertain'
+        limit_s = self.config.network_needs_gnss_s
+        if limit_s is None:
+            limit_s = 0.0 if self.engine.needs_camera else 1.0
+        if limit_s > 0 and self._last_fix_ns is not None:
+            if (stamp_ns - self._last_fix_ns) * 1e-9 > limit_s:
+                return 'gnss_stale'
+        return ''
+
+    def _geometry(
+        self, prior: Estimate, camera: CameraModel | None
+    ) -> tuple[FrameGeometry | None, str]:
+        if camera is None:
+            self._warn.warn('camera', 'no camera model for a geometry-aware engine: GNSS-only')
+            return None, 'no_camera'
+        yaw_std = math.sqrt(max(prior.yaw_var_rad2, 0.0))
+        if not yaw_std <= math.radians(self.config.network_max_yaw_std_deg):
+            return None, 'heading_uncertain'
+        return FrameGeometry(camera, float(prior.yaw_rad), yaw_std), ''
+
+    def _infer(self, plan: _FramePlan, image_rgb: np.ndarray) -> EngineOutput | str:
+        """Run the engine (no lock held); a frame it cannot use is a reason, never a raise."""
+        kwargs = plan.geometry.kwargs() if plan.geometry is not None else {}
+        try:
+            return self.engine.step(image_rgb, plan.tile.sat_feats, plan.hidden, **kwargs)
+        except FrameError as exc:
+            self._warn.warn('frame', 'camera frame not usable: %s', exc)
+            return 'bad_frame'
+
+    def _commit(self, plan: _FramePlan, out: EngineOutput | str) -> _NetworkResult:
+        if isinstance(out, str):
+            return _NetworkResult(skipped=out)
+        if plan.hidden is self._hidden:  # nothing reset or shifted it meanwhile
+            self._hidden = out.hidden
+        if not out.ground_visible:
+            return _NetworkResult(skipped='no_ground')
+        belief = GridBelief(out.prob, out.offsets, plan.tile.geo, plan.stamp_ns)
         points = belief.points_enu(self.frame)
         weights = out.prob.ravel()
         if self.config.prior_correction:
             weights = divide_centre_prior(
-                weights,
-                points,
-                tile.center_enu_m,
-                self.engine.offset_sigma_m,
+                weights, points, plan.tile.center_enu_m, self.engine.offset_sigma_m,
                 self.config.prior_cap_sigmas,
-            )
-        self.filter.update_grid(stamp_ns, points, weights, belief.cell_size_m())
+            )  # fmt: skip
+        self._note(self.filter.update_grid(plan.stamp_ns, points, weights, belief.cell_size_m()))
+        yaw = None
+        heading = out.heading
+        if heading is not None and heading.informative:
+            yaw = (heading.yaw_rad, heading.yaw_var_rad2)
+            if self.config.use_network_heading:
+                self._note(self.filter.update_heading(plan.stamp_ns, *yaw))
         self._stats.frames_with_network += 1
-        self._note_filter_events()
-        return _NetworkResult(belief, belief.argmax_enu(self.frame))
+        return _NetworkResult(belief, belief.argmax_enu(self.frame), yaw=yaw)
 
-    # ----------------------------------------------------------------------------------- tiles
+    def _finish(self, plan: _FramePlan, net: _NetworkResult) -> LocalizerOutput:
+        if net.skipped and net.skipped != 'no_position':
+            self._stats.frames_skipped[net.skipped] += 1
+        return self._output(plan.stamp_ns, net)
+
     def _query_enu_m(self, prior: Estimate) -> np.ndarray:
         if max_sigma_m(prior.cov_xy_m2) < self.config.converged_std_m:
             return np.asarray(prior.xy_enu_m, np.float64)
@@ -242,42 +357,15 @@ class Localizer:
             return np.asarray(prior.xy_enu_m, np.float64)
         return self._last_fix_enu_m
 
-    def _select_tile(self, prior: Estimate) -> _TileState | None:
-        """The tile to run on: the current one while the query stays near its centre, else the
-        provider's fresh answer. The stale-tile policy lives here and only here: without a fresh
-        answer (not ready within the provider's deadline, or not in the source) the current tile
-        keeps serving, however far the query moved (``None`` before the first tile)."""
-        query = self._query_enu_m(prior)
-        if self._tile is not None:
-            off = np.abs(query - self._tile.center_enu_m)
-            if np.all(off <= self.config.recenter_fraction * float(self.tiles.ground_m)):
-                return self._tile
-        lat, lon, _ = self.frame.to_geodetic(query[0], query[1])
-        covering = self.tiles.covering(float(lat), float(lon))
-        self._stats.last_tile_reason = covering.reason
-        if covering.geo is None or covering.reason:
-            return self._tile
-        if self._tile is not None and tuple(covering.cell_index) == self._tile.cell_index:
-            return self._tile
-        return self._switch_tile(covering)
-
-    def _switch_tile(self, covering: CoveringAnswer) -> _TileState:
-        geo = covering.geo
-        clat, clon = geo.center_latlon
-        e, n, _ = self.frame.to_enu(clat, clon)
-        feats = self.engine.encode_satellite(geo.image)
-        self._stats.tiles_encoded += 1
-        new_index = (int(covering.cell_index[0]), int(covering.cell_index[1]))
-        if self._tile is not None and self._hidden is not None:
-            d_row = new_index[0] - self._tile.cell_index[0]
-            d_col = new_index[1] - self._tile.cell_index[1]
-            if max(abs(d_row), abs(d_col)) >= self.engine.grid_n:
-                self._reset_hidden('tile_jump', f'({d_row}, {d_col}) cells')
-            else:
-                self._hidden = self.engine.shift_hidden(self._hidden, d_row, d_col)
-                self._stats.hidden_shifts += 1
-        self._tile = _TileState(new_index, geo, np.array([float(e), float(n)]), feats)
-        return self._tile
+    def _shift_hidden(self, d_row: int, d_col: int) -> None:
+        """The tile moved by whole cells: shift the hidden state, or drop it on a far jump."""
+        if self._hidden is None:
+            return
+        if max(abs(d_row), abs(d_col)) >= self.engine.grid_n:
+            self._reset_hidden('tile_jump', f'({d_row}, {d_col}) cells')
+        else:
+            self._hidden = self.engine.shift_hidden(self._hidden, d_row, d_col)
+            self._stats.hidden_shifts += 1
 
     # ------------------------------------------------------------------------------ internals
     def _reset_hidden(self, reason: str, detail: str = '') -> None:
@@ -288,57 +376,76 @@ class Localizer:
             self._events.append(LocalizerEvent('hidden_reset', reason, detail))
         self._hidden = None
 
-    def _note_filter_events(self) -> None:
-        """The one place that learns what the filter did (today: by its reinit counter)."""
-        count = int(self.filter.stats.reinitializations)
-        if count != self._reinit_count:
-            self._reinit_count = count
-            self._events.append(LocalizerEvent('reinit', self.filter.stats.last_reinit_reason))
+    def _note(self, result: UpdateResult) -> None:
+        """The one place that learns what the filter did: its returned events."""
+        for event in result.events:
+            if event.kind not in (REINITIALIZED, RESET):
+                continue
+            self._events.append(LocalizerEvent('reinit', event.reason))
             self._reset_hidden('reinit', 'filter re-initialised')
+            if event.kind == REINITIALIZED and self.frame is not None:
+                self._maybe_recentre_datum()
 
-    def _estimate(self) -> Estimate:
+    def _maybe_recentre_datum(self) -> None:
         est = self.filter.estimate()
+        lat, lon, _ = self.frame.to_geodetic(est.xy_enu_m[0], est.xy_enu_m[1])
+        datum = self._datum.on_reinit(float(lat), float(lon), self._last_fix_alt_m)
+        if datum is not None:
+            xy = est.xy_enu_m
+            self._move_datum(datum)
+            e, n, _ = self.frame.to_enu(lat, lon)
+            log.info('re-initialised %.0f m from the datum: datum moved there', np.hypot(*xy))
+            self.filter.initialize(est.stamp_ns, np.array([e, n]), est.cov_xy_m2)
+
+    def _estimate(self, stamp_ns: int) -> Estimate | None:
+        if not self.filter.is_initialized or self.frame is None:
+            return None
+        est = self.filter.estimate_at(stamp_ns)
         lat, lon, _ = self.frame.to_geodetic(est.xy_enu_m[0], est.xy_enu_m[1])
         return replace(est, lat_deg=float(lat), lon_deg=float(lon))
 
-    def _output(
-        self, stamp_ns: int, est: Estimate | None, net: _NetworkResult | None = None
-    ) -> LocalizerOutput:
+    def _output(self, stamp_ns: int, net: _NetworkResult | None = None) -> LocalizerOutput:
         net = net or _NetworkResult()
         latlon = None
         if net.xy_enu_m is not None:
             lat, lon, _ = self.frame.to_geodetic(net.xy_enu_m[0], net.xy_enu_m[1])
             latlon = (float(lat), float(lon))
+        yaw, yaw_var = net.yaw if net.yaw is not None else (None, None)
         return LocalizerOutput(
-            int(stamp_ns), est, net.belief, net.xy_enu_m, latlon, self._last_fix_alt_m,
-            tuple(self._events), net.skipped,
+            int(stamp_ns), self._estimate(stamp_ns), net.belief, net.xy_enu_m, latlon,
+            self._last_fix_alt_m, tuple(self._events), net.skipped, yaw, yaw_var,
         )  # fmt: skip
 
     def health(self) -> LocalizerHealth:
         """A snapshot of the counters (thread-safe; cheap enough for a 1 Hz diagnostics timer)."""
         with self._lock:
-            s, f = self._stats, self.filter.stats
+            s, f = self._stats, self.filter.health()
+            keeper = self._keeper
             return LocalizerHealth(
                 network_enabled=self.network_enabled,
-                filter_initialized=self.filter.is_initialized,
-                engine_info=engine_info(self.engine) if self.network_enabled else {},
+                filter_initialized=f.initialized,
+                engine_info=describe_engine(self.engine) if self.network_enabled else {},
                 fixes=s.fixes,
                 fixes_unusable=s.fixes_unusable,
-                fixes_accepted=f.fixes_accepted,
+                fixes_accepted=f.fixes_used,
                 fixes_rejected=f.fixes_rejected,
+                fixes_held=dict(s.fixes_held),
+                odometry_used=f.odometry_used,
+                headings_used=f.headings_used,
                 frames=s.frames,
                 frames_without_position=s.frames_without_position,
-                frames_without_tile=s.frames_without_tile,
+                frames_without_tile=s.frames_skipped['no_tile'],
                 frames_with_network=s.frames_with_network,
-                frames_uncertain=s.frames_uncertain,
+                frames_uncertain=s.frames_skipped['uncertain'] + s.frames_skipped['gnss_stale'],
+                frames_skipped=dict(s.frames_skipped),
                 grids_used=f.grids_used,
-                resamples=f.resamples,
+                resamples=self.filter.stats.resamples,
                 reinitializations=f.reinitializations,
                 last_reinit_reason=f.last_reinit_reason,
                 hidden_resets=dict(s.hidden_resets),
                 hidden_shifts=s.hidden_shifts,
-                tiles_encoded=s.tiles_encoded,
-                last_tile_reason=s.last_tile_reason,
+                tiles_encoded=keeper.tiles_encoded if keeper else 0,
+                last_tile_reason=keeper.last_reason if keeper else '',
                 tiles=self.tiles.health() if self.tiles is not None else None,
             )
 
@@ -346,6 +453,18 @@ class Localizer:
         """Stop the tile provider's background workers."""
         if self.tiles is not None:
             self.tiles.close()
+
+
+def _training_camera(engine: InferenceEngine | None) -> CameraModel | None:
+    """The camera recorded in the engine's metadata (``camera``: ``CameraModel.to_dict()``)."""
+    data = (engine.metadata or {}).get('camera') if engine is not None else None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return CameraModel.from_dict(data)
+    except ValueError as exc:
+        log.warning('ignoring the camera recorded with the model: %s', exc)
+        return None
 
 
 def _fix_cov(fix: GnssFix) -> np.ndarray | None:

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from cvseq_localizer.geo.camera import CameraModel
 from cvseq_localizer.localizer import Localizer, LocalizerConfig
 from cvseq_localizer.runtime.engine import InferenceEngine
 from cvseq_localizer.tile_provider import TileProvider
 
 log = logging.getLogger(__name__)
 DEFAULT_GROUND_M = 72.0
+GEOMETRIC = 'geometric'  # model_path of the training-free matcher
 
 
 @dataclass
@@ -25,7 +27,8 @@ class PipelineConfig:
     """Everything needed to build a localizer.
 
     Attributes:
-        model_path: checkpoint (.pt) or ONNX export directory; '' = no network (GNSS-only).
+        model_path: checkpoint (.pt), ONNX export directory, or ``'geometric'`` for the
+            training-free geometric matcher (no weights); '' = no network (GNSS-only).
         engine: 'torch', 'onnx' or 'auto' (the faster one on this machine).
         device: 'cpu' or 'cuda[:N]'.
         providers: ONNX Runtime providers in order of preference (None = best available).
@@ -40,6 +43,8 @@ class PipelineConfig:
         use_network: False = the GNSS-only filter even with a model and tiles.
         allow_gnss_only: run without model/tiles instead of failing when they are unavailable.
         seed: seed of the particle filter's random generator.
+        camera: the camera frames come from (geometry-aware engines); None = the one recorded
+            with the model (the node replaces it with CameraInfo when that arrives).
         localizer: the Localizer's own settings (filter included).
     """
 
@@ -55,6 +60,7 @@ class PipelineConfig:
     use_network: bool = True
     allow_gnss_only: bool = False
     seed: int = 0
+    camera: CameraModel | None = None
     localizer: LocalizerConfig = field(default_factory=LocalizerConfig)
 
 
@@ -65,6 +71,11 @@ def load_engine_for(cfg: PipelineConfig) -> InferenceEngine | None:
             raise ValueError('no model_path given and allow_gnss_only is false')
         log.warning('no model: running GNSS-only')
         return None
+    if cfg.model_path == GEOMETRIC:
+        from cvseq_localizer.matching import GeometricConfig, GeometricMatcher
+
+        ground_m = cfg.tile_ground_m or GeometricConfig.sat_ground_m
+        return GeometricMatcher(GeometricConfig(sat_ground_m=float(ground_m)))
     from cvseq_localizer.runtime.factory import load_engine
 
     path = Path(cfg.model_path).expanduser()
@@ -109,4 +120,5 @@ def network_parts(cfg: PipelineConfig) -> tuple[InferenceEngine, TileProvider] |
 def build_localizer(cfg: PipelineConfig) -> Localizer:
     """Load the model, open the tiles and create the Localizer (GNSS-only without them)."""
     engine, tiles = network_parts(cfg) or (None, None)
-    return Localizer(cfg.localizer, engine, tiles, np.random.default_rng(cfg.seed))
+    rng = np.random.default_rng(cfg.seed)
+    return Localizer(cfg.localizer, engine, tiles, rng, camera=cfg.camera)

@@ -79,6 +79,21 @@ def _real(value: object) -> bool:
 
 
 @dataclass(frozen=True)
+class OdometrySample:
+    """Wheel odometry (the core's view of ``nav_msgs/Odometry`` / ``TwistWithCovarianceStamped``).
+
+    ``speed_mps`` is signed (forward positive, reversing negative), ``yaw_rate_radps``
+    counter-clockwise; variances ``None`` when the message does not give them.
+    """
+
+    stamp_ns: int
+    speed_mps: float
+    yaw_rate_radps: float
+    speed_var_m2ps2: float | None = None
+    yaw_rate_var_rad2ps2: float | None = None
+
+
+@dataclass(frozen=True)
 class GridBelief:
     """The network's output for one frame, georeferenced by the satellite tile it was run on.
 
@@ -175,7 +190,11 @@ class LocalizerOutput:
         alt_m: ellipsoidal height (m) of the last usable fix (0 before any).
         events: re-initialisations and hidden-state resets that happened in this call.
         network_skipped: why the network did not run on this frame ('' if it ran or for GNSS
-            calls): ``no_position``, ``gnss_only``, ``uncertain``, ``gnss_stale``, ``no_tile``.
+            calls): ``no_position``, ``gnss_only``, ``uncertain``, ``gnss_stale``, ``no_tile``,
+            ``no_camera``, ``heading_uncertain``, ``bad_frame``, ``no_ground``.
+        network_yaw_rad: the engine's heading measurement for this frame (REP-103, rad), or
+            ``None`` (no heading output, or an uninformative one).
+        network_yaw_var_rad2: its variance (rad^2), or ``None``.
     """
 
     stamp_ns: int
@@ -186,6 +205,8 @@ class LocalizerOutput:
     alt_m: float = 0.0
     events: tuple[LocalizerEvent, ...] = ()
     network_skipped: str = ''
+    network_yaw_rad: float | None = None
+    network_yaw_var_rad2: float | None = None
 
 
 @dataclass(frozen=True)
@@ -204,11 +225,15 @@ class LocalizerHealth:
     fixes_unusable: int = 0
     fixes_accepted: int = 0
     fixes_rejected: int = 0
+    fixes_held: dict = field(default_factory=dict)
+    odometry_used: int = 0
+    headings_used: int = 0
     frames: int = 0
     frames_without_position: int = 0
     frames_without_tile: int = 0
     frames_with_network: int = 0
     frames_uncertain: int = 0
+    frames_skipped: dict = field(default_factory=dict)
     grids_used: int = 0
     resamples: int = 0
     reinitializations: int = 0

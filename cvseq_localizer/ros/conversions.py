@@ -25,6 +25,7 @@ from cvseq_localizer.types import (
     STATUS_FIX,
     Estimate,
     GnssFix,
+    OdometrySample,
 )
 
 # Encodings with OpenCV's demosaicing code for RGB output (OpenCV >= 4.5 names match the
@@ -241,6 +242,30 @@ def navsatfix_to_gnss(msg: Any, usable_only: bool = False) -> GnssFix:
             problem,
         )
     return fix
+
+
+def twist_msg_to_odometry(msg: Any) -> OdometrySample:
+    """``nav_msgs/Odometry`` or ``geometry_msgs/TwistWithCovarianceStamped`` -> the forward speed
+    (``twist.linear.x``, signed) and yaw rate (``twist.angular.z``) with their variances (the
+    twist covariance's [0] and [35]; ``None`` when not positive and finite).
+
+    Raises:
+        ConversionError: fields that are not numbers or a covariance that is not 36 values.
+    """
+    try:
+        twist = msg.twist  # Odometry.twist and TwistWithCovarianceStamped.twist are both
+        cov = np.asarray(twist.covariance, np.float64).ravel()  # TwistWithCovariance
+        speed, rate = float(twist.twist.linear.x), float(twist.twist.angular.z)
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+    except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+        raise ConversionError(f'malformed odometry message: {exc}', 'malformed') from None
+    if cov.size != 36:
+        raise ConversionError(f'twist covariance has {cov.size} values, needs 36', 'covariance')
+
+    def variance(v: float) -> float | None:
+        return float(v) if math.isfinite(v) and v > 0 else None
+
+    return OdometrySample(stamp_ns, speed, rate, variance(cov[0]), variance(cov[35]))
 
 
 def gnss_to_navsatfix(fix: GnssFix, frame_id: str, types: MessageTypes) -> Any:

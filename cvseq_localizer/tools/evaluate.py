@@ -222,16 +222,10 @@ def markdown_report(summary: dict, plots: list[str]) -> str:
     return f'{summary_table(summary)}\n\nRuns:\n{runs}\n\n{images}\n'
 
 
-def run_evaluate(
-    bag: Path,
-    out: Path,
-    pipeline: PipelineConfig,
-    image_topic: str = '/camera/image_raw',
-    fix_topic: str = '/gnss/fix',
-) -> int:
+def run_evaluate(bag: Path, out: Path, options: ReplayOptions) -> int:
     """``cvseq-evaluate``: evaluate, print the table; returns the exit code."""
     try:
-        summary = evaluate(bag, out, pipeline, ReplayOptions(image_topic, fix_topic))
+        summary = evaluate(bag, out, options.pipeline, options)
     except BAG_ERRORS as exc:
         return cli_error('cvseq-evaluate', exc)
     print(summary_table(summary))

@@ -28,9 +28,17 @@ from cvseq_localizer.ros.conversions import (
     image_msg_to_rgb,
     navsatfix_to_gnss,
     stamp_to_ns,
+    twist_msg_to_odometry,
 )
 from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model
-from cvseq_localizer.tools.bagio import BagError, BagWriter, check_topics, read_messages
+from cvseq_localizer.tiles.base import TileError
+from cvseq_localizer.tools.bagio import (
+    BagError,
+    BagWriter,
+    bag_topics,
+    check_topics,
+    read_messages,
+)
 from cvseq_localizer.types import LocalizerHealth, LocalizerOutput
 
 log = logging.getLogger(__name__)
@@ -52,6 +60,9 @@ class ReplayOptions:
     storage: str = 'mcap'
     progress: bool = True
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    # nav_msgs/Odometry or TwistWithCovarianceStamped; used when the bag has it ('' = never)
+    odom_topic: str = '/odom'
+    strict: bool = False  # stop at the first bad record instead of counting and skipping it
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,16 @@ class ReplayPoses:
         )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class SkippedRecord:
+    """A bag message replay could not use (counted, listed in the report)."""
+
+    topic: str
+    stamp_ns: int  # record time
+    kind: str  # the ConversionError kind
+    message: str
+
+
 @dataclass
 class ReplayResult:
     csv_path: Path
@@ -89,6 +110,7 @@ class ReplayResult:
     skipped_images: int
     stats: dict
     poses: ReplayPoses
+    skipped: list[SkippedRecord] = field(default_factory=list)
 
 
 def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> ReplayResult:
@@ -100,6 +122,9 @@ def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> Repl
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     check_topics(bag, [options.image_topic, options.fix_topic])
+    topics = [options.image_topic, options.fix_topic]
+    if options.odom_topic and options.odom_topic in bag_topics(bag):
+        topics.append(options.odom_topic)
     localizer = build_localizer(options.pipeline)
     csv_path, bag_path = out_dir / 'poses.csv', out_dir / 'poses'
     if bag_path.exists():
@@ -107,15 +132,14 @@ def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> Repl
 
         shutil.rmtree(bag_path)
     counts = {'frames': 0, 'skipped': 0}
+    skipped: list[SkippedRecord] = []
     rows: list[dict] = []
     try:
         with open(csv_path, 'w', newline='') as fh, BagWriter(bag_path, options.storage) as out:
             writer = csv.DictWriter(fh, CSV_FIELDS)
             writer.writeheader()
-            for msg in _progress(
-                read_messages(bag, [options.image_topic, options.fix_topic]), options.progress
-            ):
-                result = _feed(localizer, msg, options, counts)
+            for msg in _progress(read_messages(bag, topics), options.progress):
+                result = _feed_or_skip(localizer, msg, options, counts, skipped)
                 if result is None or result.estimate is None:
                     continue
                 est = result.estimate
@@ -130,7 +154,7 @@ def replay(bag: str | Path, out_dir: str | Path, options: ReplayOptions) -> Repl
         localizer.close()
     return ReplayResult(
         csv_path, bag_path, counts['frames'], len(rows), counts['skipped'],
-        _stats(localizer.health()), ReplayPoses.from_rows(rows),
+        _stats(localizer.health()), ReplayPoses.from_rows(rows), skipped,
     )  # fmt: skip
 
 
@@ -138,25 +162,45 @@ def _progress(messages, enabled: bool):
     return tqdm(messages, desc='replay', unit='msg', disable=not enabled)
 
 
+def _feed_or_skip(
+    localizer: Localizer, item, options: ReplayOptions, counts: dict, skipped: list
+) -> LocalizerOutput | None:
+    """:func:`_feed`, with a bad record counted, listed and skipped (or raised: ``strict``)."""
+    try:
+        return _feed(localizer, item, options, counts)
+    except ConversionError as exc:
+        if options.strict:
+            raise BagError(f'{item.topic} at {item.stamp_ns} ns: {exc}') from exc
+        if item.topic == options.image_topic:
+            counts['skipped'] += 1
+        skipped.append(SkippedRecord(item.topic, int(item.stamp_ns), exc.kind, str(exc)))
+        if len(skipped) == 1 or len(skipped) % 100 == 0:
+            log.warning(
+                'skipping bad record(s) (%d so far): %s: %s', len(skipped), item.topic, exc
+            )
+        return None
+
+
 def _feed(
     localizer: Localizer, item, options: ReplayOptions, counts: dict
 ) -> LocalizerOutput | None:
-    """The camera frame's output (``None`` for fixes and undecodable frames)."""
+    """The camera frame's output (``None`` for fixes and odometry).
+
+    Raises:
+        ConversionError: a message that cannot be converted.
+    """
     msg = item.msg
     if item.topic == options.fix_topic:
         localizer.on_gnss(navsatfix_to_gnss(msg))
         return None
-    counts['frames'] += 1
-    try:
-        if item.msgtype.endswith('CompressedImage'):
-            rgb = compressed_msg_to_rgb(msg)
-        else:
-            rgb = image_msg_to_rgb(msg)
-    except ConversionError as exc:
-        counts['skipped'] += 1
-        if counts['skipped'] == 1:
-            log.warning('skipping camera frame(s): %s', exc)
+    if item.topic == options.odom_topic:
+        localizer.on_odometry(twist_msg_to_odometry(msg))
         return None
+    counts['frames'] += 1
+    if item.msgtype.endswith('CompressedImage'):
+        rgb = compressed_msg_to_rgb(msg)
+    else:
+        rgb = image_msg_to_rgb(msg)
     return localizer.on_image(stamp_to_ns(msg.header.stamp), rgb)
 
 
@@ -193,13 +237,21 @@ def add_bag_args(parser: argparse.ArgumentParser, bag_help: str) -> None:
     parser.add_argument('--out', type=Path, required=True, help='output directory')
     parser.add_argument('--image-topic', default='/camera/image_raw')
     parser.add_argument('--fix-topic', default='/gnss/fix')
+    parser.add_argument(
+        '--odom-topic', default='/odom', help="wheel odometry, used when present ('' = never)"
+    )
+    parser.add_argument(
+        '--strict', action='store_true', help='stop at the first bad record (default: skip it)'
+    )
     add_pipeline_args(parser)
 
 
 def add_pipeline_args(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by replay, evaluate and the demo."""
     parser.add_argument(
-        '--model', default='', help='checkpoint .pt or ONNX export dir (default: shipped weights)'
+        '--model',
+        default='',
+        help="checkpoint .pt, ONNX export dir or 'geometric' (default: the shipped model)",
     )
     parser.add_argument('--engine', default='auto', choices=['auto', 'torch', 'onnx'])
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
@@ -223,7 +275,7 @@ def pipeline_for_bag(
     """The offline PipelineConfig for ``bag``: tiles block (deterministic), default tiles and zoom
     are the simulator's files beside the bag, ``model=None`` is the shipped weights (GNSS-only
     with a warning when they are missing; an explicit model that fails to load is an error)."""
-    from cvseq_localizer.tools.scenario_files import default_tiles_for_bag
+    from cvseq_localizer.tools.scenario_files import camera_for_bag, default_tiles_for_bag
 
     if not tiles:
         tiles, found_zoom = default_tiles_for_bag(bag)
@@ -242,6 +294,7 @@ def pipeline_for_bag(
         tile_deadline_s=None,  # offline: wait for every tile (deterministic)
         allow_gnss_only=gnss_only or not explicit,
         seed=seed,
+        camera=camera_for_bag(bag),
     )
 
 
@@ -253,23 +306,27 @@ def pipeline_from_args(args: argparse.Namespace, bag: Path) -> PipelineConfig:
     )  # fmt: skip
 
 
-def run_replay(
-    bag: Path,
-    out: Path,
-    pipeline: PipelineConfig,
-    image_topic: str = '/camera/image_raw',
-    fix_topic: str = '/gnss/fix',
-) -> int:
+def run_replay(bag: Path, out: Path, options: ReplayOptions) -> int:
     """``cvseq-replay``: replay, print where the poses went; returns the exit code."""
     try:
-        result = replay(bag, out, ReplayOptions(image_topic, fix_topic, pipeline=pipeline))
+        result = replay(bag, out, options)
     except BAG_ERRORS as exc:
         return cli_error('cvseq-replay', exc)
     print(f'{result.estimates} poses from {result.frames} frames -> {result.csv_path}')
+    if result.skipped:
+        print(f'skipped {len(result.skipped)} bad record(s): {skipped_summary(result.skipped)}')
     return 0
 
 
-BAG_ERRORS = (BagError, FileNotFoundError, ValueError)
+def skipped_summary(skipped: list[SkippedRecord]) -> str:
+    """``'topic kind: count, ...'`` for the skipped records."""
+    from collections import Counter
+
+    counts = Counter(f'{r.topic} {r.kind}' for r in skipped)
+    return ', '.join(f'{k}: {n}' for k, n in sorted(counts.items()))
+
+
+BAG_ERRORS = (BagError, FileNotFoundError, ValueError, TileError, OSError)
 
 
 def cli_error(prog: str, exc: BaseException) -> int:
@@ -282,18 +339,24 @@ def bag_cli(
     prog: str,
     description: str | None,
     bag_help: str,
-    run: Callable[[Path, Path, PipelineConfig, str, str], int],
+    run: Callable[[Path, Path, ReplayOptions], int],
     argv: list[str] | None,
     log_level: int,
 ) -> int:
-    """The thin argparse wrapper of replay and evaluate: flags -> ``run(bag, out, pipeline,
-    image_topic, fix_topic)``."""
+    """The thin argparse wrapper of replay and evaluate: flags -> ``run(bag, out, options)``."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     add_bag_args(parser, bag_help)
     args = parser.parse_args(argv)
     logging.basicConfig(level=log_level, format='%(levelname)s %(name)s: %(message)s')
-    pipeline = pipeline_from_args(args, args.bag)
-    return run(args.bag, args.out, pipeline, args.image_topic, args.fix_topic)
+    try:
+        pipeline = pipeline_from_args(args, args.bag)
+    except ValueError as exc:
+        return cli_error(prog, exc)
+    options = ReplayOptions(
+        args.image_topic, args.fix_topic, odom_topic=args.odom_topic, strict=args.strict,
+        pipeline=pipeline,
+    )  # fmt: skip
+    return run(args.bag, args.out, options)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cvseq_localizer.geo import GeoImage, ground_resolution, latlon_to_world_px
 from cvseq_localizer.localizer import Localizer, LocalizerConfig
 from cvseq_localizer.runtime.engine import EngineOutput
-from cvseq_localizer.runtime.preprocess import FrameError, preprocess_ground
+from cvseq_localizer.runtime.preprocess import preprocess_ground
 from cvseq_localizer.types import GnssFix
 
 LAT0, LON0, N = 49.011, 8.417, 8
@@ -117,12 +116,6 @@ def test_fuzz_localizer_fixes(fixes):
         assert_finite(feed_fix(loc, fix))
 
 
-@pytest.mark.xfail(
-    reason='issue 14 item 2: Localizer.on_image must catch FrameError (count, rate-limited '
-    'warning); remove this marker when it does',
-    raises=FrameError,
-    strict=False,
-)
 @FUZZ
 @given(
     st.lists(

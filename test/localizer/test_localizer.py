@@ -71,6 +71,7 @@ class RecordingEngine:
     name = 'recording'
     grid_n = N
     temporal = True
+    needs_camera = False
     sat_size = S
     offset_sigma_m = 0.0
     sat_ground_m = GROUND_M
@@ -123,6 +124,7 @@ def fix(t_s, east=0.0, north=0.0, status=0, var_m2=4.0):
 
 
 def make(engine=None, tiles=None, **cfg):
+    cfg.setdefault('datum_min_fixes', 1)  # these tests are about what follows the first fix
     config = LocalizerConfig(datum_lat_deg=LAT0, datum_lon_deg=LON0, **cfg)
     return Localizer(config, engine, tiles, np.random.default_rng(0))
 

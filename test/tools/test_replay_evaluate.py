@@ -52,10 +52,11 @@ def rows(path: Path) -> list[dict]:
 def test_replay_runs_the_network_and_is_deterministic(drive, tmp_path):
     bag, model = drive
     first = replay(bag, tmp_path / 'a', options(bag, model))
-    assert first.frames == 40 and first.estimates == 40 and first.skipped_images == 0
-    assert first.stats['frames_with_network'] == 40 and first.stats['tiles_encoded'] >= 1
+    # The automatic datum needs 5 agreeing fixes (10 Hz: frames 0-3 come before it).
+    assert first.frames == 40 and first.estimates == 36 and first.skipped_images == 0
+    assert first.stats['frames_with_network'] == 36 and first.stats['tiles_encoded'] >= 1
     poses = list(read_messages(first.bag_path, ['/cvloc/pose']))
-    assert len(poses) == 40
+    assert len(poses) == 36
     assert poses[0].msg.header.frame_id == 'map'
     table = rows(first.csv_path)
     assert all(np.isfinite(float(r['net_lat_deg'])) for r in table)
