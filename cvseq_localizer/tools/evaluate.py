@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cvseq_localizer.geo import LocalFrame
-from cvseq_localizer.pipeline import PipelineConfig
+from cvseq_localizer.pipeline import GEOMETRIC, PipelineConfig
 from cvseq_localizer.ros.conversions import navsatfix_to_gnss, quaternion_to_yaw, stamp_to_ns
 from cvseq_localizer.tools.bagio import BagError, bag_topics, read_messages
 from cvseq_localizer.tools.replay import (
@@ -30,8 +30,10 @@ from cvseq_localizer.tools.replay import (
     replay,
 )
 from cvseq_localizer.train.metrics import (
+    consistency_stats,
     error_stats,
     heading_errors_rad,
+    nees_2d,
     pooled_sequence_stats,
     window_means,
 )
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 GT_FIX_TOPIC = '/ground_truth/fix'
 GT_ODOM_TOPIC = '/ground_truth/odometry'
 ROWS = ('raw GNSS', 'filter: GNSS only', 'network only (argmax)', 'filter: GNSS + network')
+# The training-free geometric matcher (no weights) in the same run, so that every report shows
+# what the learned model adds over geometry alone.
+REFERENCE_ROWS = ('geometric matcher only (argmax)', 'filter: GNSS + geometric matcher')
 
 
 class Track:
@@ -111,14 +116,17 @@ def poses_enu(poses: ReplayPoses, frame: LocalFrame, network: bool = False) -> d
     out = {'stamp_ns': poses.stamp_ns[ok], 'xy': np.stack([np.atleast_1d(e), np.atleast_1d(n)], 1)}
     if not network:
         out['yaw'] = poses.yaw_rad[ok]
+        out['cov'] = poses.cov_xy_m2[ok]
     return out
 
 
-def score(track: Track, stamps: np.ndarray, xy: np.ndarray, yaw=None) -> dict:
-    """Error statistics of positions against the track (and heading if given)."""
+def score(track: Track, stamps: np.ndarray, xy: np.ndarray, yaw=None, cov=None) -> dict:
+    """Error statistics of positions against the track (and heading if given; with the
+    estimator's ``(N, 2, 2)`` covariance also the NEES and the 1-/2-sigma ellipse shares)."""
     if len(stamps) == 0:
         return {**error_stats(np.zeros(0)), **pooled_sequence_stats(np.zeros(0))}
-    err = np.hypot(*(xy - track.at(stamps)).T)
+    err_xy = xy - track.at(stamps)
+    err = np.hypot(*err_xy.T)
     windows = window_means(err, track.distance_at(stamps))
     result = {**error_stats(err), **pooled_sequence_stats(windows), 'window_means': windows}
     yaw_true = track.yaw_at(stamps)
@@ -128,6 +136,10 @@ def score(track: Track, stamps: np.ndarray, xy: np.ndarray, yaw=None) -> dict:
         if moving is not None:
             herr = herr[moving]
         result['heading_mean_deg'] = float(herr.mean()) if herr.size else math.nan
+    if cov is not None:
+        nees = nees_2d(err_xy, cov)
+        result.update(consistency_stats(nees))
+        result['nees'] = nees
     result['errors'] = err
     result['stamps'] = stamps
     return result
@@ -139,11 +151,15 @@ def evaluate(
     pipeline: PipelineConfig,
     options: ReplayOptions,
     keep_errors: bool = False,
+    reference: bool = True,
 ) -> dict:
-    """Replay twice (GNSS only, GNSS + network), score everything, write the report.
+    """Replay (GNSS only, GNSS + network, and with ``reference`` GNSS + the training-free
+    geometric matcher when the model is a learned one), score everything, write the report.
 
-    With ``keep_errors`` the summary also holds ``errors`` and ``window_means`` arrays per row
-    (for pooling several drives; not written to ``metrics.json``).
+    Raw GNSS is scored at its fixes only (it has no estimate between or without fixes); the
+    filters at every camera frame with an estimate, dropouts included.
+    With ``keep_errors`` the summary also holds ``errors``, ``window_means`` and ``nees`` arrays
+    per row (for pooling several drives; not written to ``metrics.json``).
     """
     out_dir = Path(out_dir)
     frame, track = read_ground_truth(bag)
@@ -153,25 +169,30 @@ def evaluate(
     gnss_cfg = replace(pipeline, model_path='', allow_gnss_only=True)
     runs['gnss'] = replay(bag, out_dir / 'gnss_only', replace(options, pipeline=gnss_cfg))
     est = poses_enu(runs['gnss'].poses, frame)
-    results[ROWS[1]] = score(track, est['stamp_ns'], est['xy'], est['yaw'])
+    results[ROWS[1]] = score(track, est['stamp_ns'], est['xy'], est['yaw'], est['cov'])
     trajectories = {'ground truth': track.xy, 'raw GNSS': g_xy, ROWS[1]: est['xy']}
-    if pipeline.model_path:
-        runs['fused'] = replay(bag, out_dir / 'fused', replace(options, pipeline=pipeline))
-        net = poses_enu(runs['fused'].poses, frame, network=True)
-        results[ROWS[2]] = score(track, net['stamp_ns'], net['xy'])
-        est = poses_enu(runs['fused'].poses, frame)
-        results[ROWS[3]] = score(track, est['stamp_ns'], est['xy'], est['yaw'])
-        trajectories[ROWS[3]] = est['xy']
+    networks = [('fused', pipeline, ROWS[2:])]
+    if reference and pipeline.model_path and pipeline.model_path != GEOMETRIC:
+        networks.append(('geometric', replace(pipeline, model_path=GEOMETRIC), REFERENCE_ROWS))
+    for name, cfg, (alone_row, fused_row) in networks if pipeline.model_path else []:
+        runs[name] = replay(bag, out_dir / name, replace(options, pipeline=cfg))
+        net = poses_enu(runs[name].poses, frame, network=True)
+        results[alone_row] = score(track, net['stamp_ns'], net['xy'])
+        est = poses_enu(runs[name].poses, frame)
+        results[fused_row] = score(track, est['stamp_ns'], est['xy'], est['yaw'], est['cov'])
+        trajectories[fused_row] = est['xy']
     summary = _summary(results, runs, pipeline)
     write_report(out_dir, summary, results, trajectories, track, frame, pipeline)
     if keep_errors:
         summary['errors'] = {name: r.get('errors', np.zeros(0)) for name, r in results.items()}
         summary['window_means'] = {name: r['window_means'] for name, r in results.items()}
+        summary['nees'] = {name: r['nees'] for name, r in results.items() if 'nees' in r}
     return summary
 
 
 def _summary(results: dict, runs: dict, pipeline: PipelineConfig) -> dict:
-    table = {name: {k: v for k, v in r.items() if k not in ('errors', 'stamps', 'window_means')}
+    drop = ('errors', 'stamps', 'window_means', 'nees')
+    table = {name: {k: v for k, v in r.items() if k not in drop}
              for name, r in results.items()}  # fmt: skip
     return {
         'model': pipeline.model_path or None,
@@ -200,18 +221,26 @@ def _json_default(value):
 
 def summary_table(summary: dict) -> str:
     """The heading, the model and the accuracy table (what the CLIs print)."""
-    head = ('| | mean | median | p90 | p95 | p99 | seq. mean | seq. median | heading |\n'
-            '|---|---|---|---|---|---|---|---|---|\n')  # fmt: skip
+    head = ('| | mean | median | p90 | p95 | p99 | seq. mean | seq. median | heading '
+            '| NEES | in 2-sigma |\n' + '|---' * 11 + '|\n')  # fmt: skip
     lines = []
     for name, r in summary['table'].items():
         vals = [r['mean_m'], r['median_m'], r['p90_m'], r['p95_m'], r['p99_m'],
                 r['seq_mean_m'], r['seq_median_m']]  # fmt: skip
         cells = ' | '.join(f'{v:.2f} m' if math.isfinite(v) else '-' for v in vals)
         heading = r.get('heading_mean_deg', math.nan)
+        nees, inside = r.get('nees_mean', math.nan), r.get('within_2sigma_frac', math.nan)
         lines.append(f'| {name} | {cells} | '
-                     f'{f"{heading:.1f} deg" if math.isfinite(heading) else "-"} |')  # fmt: skip
+                     f'{f"{heading:.1f} deg" if math.isfinite(heading) else "-"} | '
+                     f'{f"{nees:.2f}" if math.isfinite(nees) else "-"} | '
+                     f'{f"{100 * inside:.0f} %" if math.isfinite(inside) else "-"} |')  # fmt: skip
     model = summary['model'] or 'none (GNSS only)'
-    return f'# Localisation accuracy\n\nModel: `{model}`\n\n{head}' + '\n'.join(lines)
+    note = ('Raw GNSS is scored at its fixes only; the filters at every camera frame with an '
+            'estimate (dropouts included). NEES: normalised estimation error squared of the '
+            "filter's covariance (2 = consistent); in 2-sigma: share of errors inside the "
+            '2-sigma ellipse (86 % for a consistent Gaussian).')  # fmt: skip
+    return (f'# Localisation accuracy\n\nModel: `{model}`\n\n{head}' + '\n'.join(lines)
+            + f'\n\n{note}')  # fmt: skip
 
 
 def markdown_report(summary: dict, plots: list[str]) -> str:

@@ -79,15 +79,18 @@ class ReplayPoses:
     yaw_rad: np.ndarray  # (K,) REP-103 (0 = east, counter-clockwise)
     net_lat_deg: np.ndarray  # (K,)
     net_lon_deg: np.ndarray  # (K,)
+    cov_xy_m2: np.ndarray  # (K, 2, 2) position covariance in the localizer's ENU frame
 
     @classmethod
     def from_rows(cls, rows: list[dict]) -> ReplayPoses:
         def column(name: str, dtype: type = np.float64) -> np.ndarray:
             return np.array([r[name] for r in rows], dtype)
 
+        ee, en, nn = column('cov_ee_m2'), column('cov_en_m2'), column('cov_nn_m2')
+        cov = np.stack([np.stack([ee, en], -1), np.stack([en, nn], -1)], -2).reshape(-1, 2, 2)
         return cls(
             column('stamp_ns', np.int64), column('lat_deg'), column('lon_deg'),
-            column('yaw_rad'), column('net_lat_deg'), column('net_lon_deg'),
+            column('yaw_rad'), column('net_lat_deg'), column('net_lon_deg'), cov,
         )  # fmt: skip
 
 

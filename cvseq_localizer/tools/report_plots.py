@@ -20,6 +20,8 @@ COLORS = {
     'filter: GNSS only': 'tab:orange',
     'network only (argmax)': 'tab:purple',
     'filter: GNSS + network': 'tab:green',
+    'geometric matcher only (argmax)': 'tab:gray',
+    'filter: GNSS + geometric matcher': 'tab:blue',
 }
 MAX_MAP_TILES = 400
 
@@ -111,9 +113,43 @@ def plot_errors(path_time: Path, path_cdf: Path, results: dict) -> None:
         plt.close(f)
 
 
+def plot_consistency(path: Path, results: dict) -> bool:
+    """NEES over time (log scale, with the chi-square(2) 95 % band) and the CDF of the
+    Mahalanobis radius against the ideal one, for every row with a covariance."""
+    rows = {n: r for n, r in results.items() if len(r.get('nees', ())) > 0}
+    if not rows:
+        return False
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+    for name, r in rows.items():
+        t = (r['stamps'] - r['stamps'][0]) * 1e-9
+        ax.semilogy(t, np.maximum(r['nees'], 1e-3), lw=0.7, color=COLORS.get(name), label=name)
+        radius = np.sort(np.sqrt(r['nees'][np.isfinite(r['nees'])]))
+        ax2.plot(radius, np.arange(1, len(radius) + 1) / max(len(radius), 1),
+                 color=COLORS.get(name), label=name)  # fmt: skip
+    ax.axhspan(0.0506, 7.38, color='0.9', label='chi2(2) 95 % band')
+    ax.axhline(2.0, color='k', lw=0.8, ls='--', label='expected 2')
+    ax.set_xlabel('time (s)')
+    ax.set_ylabel('NEES')
+    ax.legend(fontsize=7)
+    k = np.linspace(0, 4, 200)
+    ax2.plot(k, 1 - np.exp(-(k**2) / 2), 'k--', lw=0.8, label='consistent (Rayleigh)')
+    ax2.axvline(1, color='0.6', lw=0.6)
+    ax2.axvline(2, color='0.6', lw=0.6)
+    ax2.set_xlim(0, 4)
+    ax2.set_xlabel('error in sigmas (Mahalanobis radius)')
+    ax2.set_ylabel('fraction of frames')
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def plot_all(out_dir: Path, results: dict, trajectories: dict, frame, pipeline) -> list[str]:
     """Write the plots into ``out_dir``; returns their file names."""
     names = ['trajectories.png', 'error_over_time.png', 'error_cdf.png']
     plot_trajectories(out_dir / names[0], trajectories, frame, pipeline)
     plot_errors(out_dir / names[1], out_dir / names[2], results)
+    if plot_consistency(out_dir / 'consistency.png', results):
+        names.append('consistency.png')
     return names

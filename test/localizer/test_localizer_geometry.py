@@ -1,0 +1,143 @@
+"""The Localizer with a geometry-aware engine: camera and heading prior in, heading out; odometry;
+a confidently wrong network; inference outside the state lock."""
+
+import math
+import threading
+
+import numpy as np
+from test_localizer import FRAME, GROUND_M, IMG, GeoTiles, N, RecordingEngine, fix, make
+
+from cvseq_localizer.geo import CameraModel
+from cvseq_localizer.runtime.engine import EngineOutput
+from cvseq_localizer.runtime.heading import HeadingEvidence
+from cvseq_localizer.types import OdometrySample
+
+CAMERA = CameraModel.from_hfov(64, 32, 90.0)
+
+
+class HeadingEngine(RecordingEngine):
+    """A geometry-aware fake: records the camera and heading prior it is given, points at
+    ``target_enu`` like RecordingEngine, and measures the heading ``yaw_rad`` with std 2 deg."""
+
+    needs_camera = True
+
+    def __init__(self, tiles=None, yaw_rad=0.0):
+        super().__init__(tiles)
+        self.yaw_rad = yaw_rad
+        self.geometry = []
+        self.gate: threading.Event | None = None
+        self.entered = threading.Event()
+
+    def step(self, ground, feats, hidden, *, camera, yaw_prior_rad, yaw_prior_std_rad=None):
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(10.0), 'test never released the engine'
+        self.geometry.append((camera, yaw_prior_rad, yaw_prior_std_rad))
+        out = super().step(ground, feats, hidden)
+        cand = np.array([self.yaw_rad])
+        heading = HeadingEvidence(self.yaw_rad, math.radians(2.0) ** 2, cand, np.ones(1))
+        return EngineOutput(out.prob, out.offsets, out.hidden, heading)
+
+
+def drive_east(loc, n=30, speed=5.0, var_m2=4.0, image=True, t0=0.0):
+    """Fixes and frames of a vehicle driving east at ``speed``; returns the last output."""
+    out = None
+    for i in range(n):
+        t = t0 + 0.1 * i
+        loc.on_gnss(fix(t, east=speed * t, var_m2=var_m2))
+        if image:
+            out = loc.on_image(int((t + 0.05) * 1e9), IMG)
+    return out
+
+
+def test_camera_and_heading_prior_reach_the_engine_and_heading_is_fused():
+    engine = HeadingEngine(yaw_rad=0.0)  # driving east: yaw 0
+    loc = make(engine, GeoTiles(engine), network_max_yaw_std_deg=180.0)
+    loc.camera = CAMERA
+    out = drive_east(loc)
+    camera, yaw_prior, yaw_std = engine.geometry[-1]
+    assert camera is CAMERA
+    assert math.isfinite(yaw_prior) and yaw_std is not None
+    assert out.network_yaw_rad == 0.0 and out.network_yaw_var_rad2 > 0
+    assert loc.health().headings_used == len(engine.geometry)
+    assert abs(out.estimate.yaw_rad) < math.radians(5.0)
+
+
+def test_heading_output_moves_the_filters_heading():
+    """Same fixes: a network that says 'heading 20 deg' turns the estimate's yaw towards it."""
+
+    def final_yaw(use_heading):
+        engine = HeadingEngine(yaw_rad=math.radians(20.0))
+        loc = make(engine, GeoTiles(engine), network_max_yaw_std_deg=180.0,
+                   use_network_heading=use_heading)  # fmt: skip
+        loc.camera = CAMERA
+        return drive_east(loc).estimate.yaw_rad
+
+    assert final_yaw(True) - final_yaw(False) > math.radians(5.0)
+
+
+def test_no_camera_means_gnss_only_frames():
+    engine = HeadingEngine()
+    loc = make(engine, GeoTiles(engine))
+    loc.on_gnss(fix(0.0))
+    out = loc.on_image(int(0.05e9), IMG)
+    assert out.network_skipped == 'no_camera' and out.estimate is not None
+    assert engine.geometry == []
+    assert loc.health().frames_skipped == {'no_camera': 1}
+
+
+def test_uncertain_heading_skips_the_heading_search():
+    engine = HeadingEngine()
+    loc = make(engine, GeoTiles(engine), network_max_yaw_std_deg=5.0)
+    loc.camera = CAMERA
+    loc.on_gnss(fix(0.0))  # a standing start: the heading is unknown
+    assert loc.on_image(int(0.05e9), IMG).network_skipped == 'heading_uncertain'
+
+
+def test_odometry_is_fused():
+    loc = make()
+    loc.on_gnss(fix(0.0))
+    out = loc.on_odometry(OdometrySample(int(0.05e9), 5.0, 0.0, 0.01, 1e-4))
+    assert out.estimate is not None and loc.health().odometry_used == 1
+    bad = loc.on_odometry(OdometrySample(int(0.06e9), float('nan'), 0.0))
+    assert bad.estimate is not None and np.all(np.isfinite(bad.estimate.xy_enu_m))
+    assert loc.health().odometry_used == 1
+
+
+def test_confidently_wrong_network_does_not_capture_the_filter():
+    """A network that always points at a 'parallel street' 15 m north of the truth, with good
+    GNSS: the estimate stays near the truth (particles there get only the grid floor)."""
+    engine = HeadingEngine()
+    tiles = GeoTiles(engine)
+    loc = make(engine, tiles, network_max_yaw_std_deg=180.0)
+    loc.camera = CAMERA
+    errors = []
+    for i in range(60):
+        t = 0.1 * i
+        truth = np.array([5.0 * t, 0.0])
+        engine.target_enu = truth + [0.0, 15.0]
+        loc.on_gnss(fix(t, east=truth[0], var_m2=4.0))
+        out = loc.on_image(int((t + 0.05) * 1e9), IMG)
+        errors.append(np.linalg.norm(out.estimate.xy_enu_m - truth))
+    assert np.mean(errors[20:]) < 4.0, errors
+    assert GROUND_M / N < 15.0  # the wrong peak is cells away, not inside the right cell
+
+
+def test_fixes_do_not_wait_for_inference():
+    """While the engine is busy, on_gnss from another thread completes (bounded waits)."""
+    engine = HeadingEngine()
+    loc = make(engine, GeoTiles(engine), network_max_yaw_std_deg=180.0)
+    loc.camera = CAMERA
+    drive_east(loc, n=5)
+    engine.gate, engine.entered = threading.Event(), threading.Event()
+    worker = threading.Thread(target=loc.on_image, args=(int(0.55e9), IMG))
+    worker.start()
+    assert engine.entered.wait(10.0), 'inference never started'
+    done = threading.Event()
+    threading.Thread(target=lambda: (loc.on_gnss(fix(0.6, east=3.0)), done.set())).start()
+    assert done.wait(10.0), 'a fix waited for inference'
+    engine.gate.set()
+    worker.join(10.0)
+    assert not worker.is_alive()
+    assert loc.health().frames_with_network == 6
+    assert FRAME is not None
