@@ -15,11 +15,11 @@ import numpy as np
 from cvseq_localizer.geo.camera import CameraModel
 from cvseq_localizer.localizer import Localizer, LocalizerConfig
 from cvseq_localizer.runtime.engine import InferenceEngine
+from cvseq_localizer.shipped import GEOMETRIC_MODEL as GEOMETRIC
 from cvseq_localizer.tile_provider import TileProvider
 
 log = logging.getLogger(__name__)
 DEFAULT_GROUND_M = 72.0
-GEOMETRIC = 'geometric'  # model_path of the training-free matcher
 
 
 @dataclass

@@ -11,7 +11,13 @@ import sys
 from pathlib import Path
 
 PACKAGE = 'cvseq_localizer'
-SHIPPED_MODEL_FILE = 'small_tam.pt'
+SHIPPED_MODEL_FILE = 'small_tam.pt'  # the paper-structured CPU network (perspective input)
+# ``model_path`` of the training-free geometric matcher (no weights: cvseq_localizer.matching).
+GEOMETRIC_MODEL = 'geometric'
+# What runs when no model is named (node, replay, evaluate, demo). The geometric matcher: on
+# held-out drives it beats every network we could train on this 2-core machine (numbers in
+# models/README.md and the README's accuracy table); a file name here selects shipped weights.
+DEFAULT_MODEL = GEOMETRIC_MODEL
 REPO_MODELS_DIR = Path(__file__).resolve().parents[1] / 'models'
 
 
@@ -37,3 +43,12 @@ def shipped_model(name: str = SHIPPED_MODEL_FILE) -> Path | None:
 def shipped_model_or_expected(name: str = SHIPPED_MODEL_FILE) -> Path:
     """:func:`shipped_model`, else where it was expected (for error messages)."""
     return shipped_model(name) or model_dirs()[0] / name
+
+
+def default_model() -> str | None:
+    """The default ``model_path`` (:data:`DEFAULT_MODEL`): ``'geometric'``, or the shipped
+    weights' path (``None`` when they are not installed)."""
+    if DEFAULT_MODEL == GEOMETRIC_MODEL:
+        return GEOMETRIC_MODEL
+    path = shipped_model(DEFAULT_MODEL)
+    return None if path is None else str(path)

@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model
+from cvseq_localizer.shipped import DEFAULT_MODEL, default_model
 
 
 def simulate_cached(out: Path, seed: int, duration_s: float) -> Path:
@@ -40,9 +40,9 @@ def demo(
 
     out = Path(out)
     bag = simulate_cached(out, seed, duration_s)
-    model = model or shipped_model()
+    model = model or default_model()
     if model is None:
-        print(f'NOTE: no trained weights found (models/{SHIPPED_MODEL_FILE}): the demo shows the '
+        print(f'NOTE: no trained weights found (models/{DEFAULT_MODEL}): the demo shows the '
               'GNSS-only particle filter.')  # fmt: skip
     else:
         print(f'model: {model}')

@@ -30,7 +30,7 @@ from cvseq_localizer.ros.conversions import (
     stamp_to_ns,
     twist_msg_to_odometry,
 )
-from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model
+from cvseq_localizer.shipped import DEFAULT_MODEL, default_model
 from cvseq_localizer.tiles.base import TileError
 from cvseq_localizer.tools.bagio import (
     BagError,
@@ -285,9 +285,9 @@ def pipeline_for_bag(
         zoom = zoom or found_zoom
     explicit = model is not None and str(model) != ''
     if not gnss_only and not explicit:
-        model = shipped_model()
+        model = default_model()
         if model is None:
-            log.warning('no shipped weights (%s) found: running GNSS-only', SHIPPED_MODEL_FILE)
+            log.warning('no shipped weights (%s) found: running GNSS-only', DEFAULT_MODEL)
     return PipelineConfig(
         model_path='' if gnss_only or model is None else str(model),
         engine=engine,
