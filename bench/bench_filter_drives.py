@@ -243,9 +243,19 @@ if __name__ == '__main__':
     ap.add_argument('--profiles', nargs='+', default=list(PROFILES), choices=PROFILES)
     ap.add_argument('--runs', nargs='+', default=list(DEFAULT_RUNS),
                     choices=[r.name for r in RUNS])  # fmt: skip
+    ap.add_argument('--out', default=None, help='result file name in bench/results/')
+    ap.add_argument('--merge', nargs='+', default=None,
+                    help='merge these result files into filter_drives.json and exit')  # fmt: skip
     a = ap.parse_args()
+    if a.merge:
+        merged: dict = {}
+        for f in a.merge:
+            merged.update(json.loads((ROOT / 'bench' / 'results' / f).read_text()))
+        out = ROOT / 'bench' / 'results' / 'filter_drives.json'
+        out.write_text(json.dumps(merged, indent=2, sort_keys=True) + '\n')
+        raise SystemExit(0)
     seeds = DEV_SEEDS if a.dev else BENCH_SEEDS
     seeds = seeds[: a.drives] if a.drives else seeds
     runs = tuple(r for r in RUNS if r.name in a.runs)
-    name = 'filter_drives_dev.json' if a.dev else 'filter_drives.json'
+    name = a.out or ('filter_drives_dev.json' if a.dev else 'filter_drives.json')
     main(seeds, a.duration, tuple(a.profiles), runs, name)

@@ -218,7 +218,10 @@ class FilterCore:
         )
         cov = est.cov_xy_m2
         if gnss_only and self._bias_cov_m2 is not None:
-            cov = cov + self._bias_cov_m2
+            # add the bias the cloud does not already cover (none right after initialisation
+            # or a long dropout, all of it once the cloud has shrunk onto the smoothed fixes)
+            cover = float(np.trace(cov)) / max(float(np.trace(self._bias_cov_m2)), 1e-12)
+            cov = cov + max(0.0, 1.0 - cover) * self._bias_cov_m2
         return replace(est, cov_xy_m2=cov, gnss_only=bool(gnss_only), diverged=bool(diverged))
 
     def _track_bias_var(self, stamp_ns: int, cov_m2: np.ndarray) -> None:
@@ -227,7 +230,7 @@ class FilterCore:
         cfg = self.config
         if cfg.gnss_model != 'robust' or not cfg.gnss_bias_in_cov or cfg.gnss_bias_sigma_m > 0:
             return
-        bias = cov_m2 * (1.0 - cfg.gnss_white_fraction**2)
+        bias = cov_m2 * cfg.gnss_bias_cov_fraction
         if self._bias_cov_m2 is None:
             self._bias_cov_m2 = bias
             return
@@ -285,6 +288,7 @@ class FilterCore:
             idx = systematic_resample(old.weights(), self._rng)
             new.speed_mps, new.yaw_rad = old.speed_mps[idx], old.yaw_rad[idx]
             new.yaw_rate_radps = old.yaw_rate_radps[idx]
+            new.odom_scale, new.gyro_bias_radps = old.odom_scale[idx], old.gyro_bias_radps[idx]
         self._stamp_ns = max(self._stamp_ns, stamp_ns)
         self._set_particles(self._stamp_ns, new)
         self._monitor.reset()
@@ -304,7 +308,8 @@ class FilterCore:
         white = white_cov(cov, cfg) if robust else cov
         return initial_particles(xy, white, cfg.num_particles, cfg.init_speed_max_mps,
                                  cfg.init_yaw_rate_std_radps, self._rng,
-                                 cfg.gnss_bias_sigma_m if robust else 0.0)  # fmt: skip
+                                 cfg.gnss_bias_sigma_m if robust else 0.0,
+                                 cfg.odom_scale_sigma, cfg.odom_gyro_bias_sigma_radps)  # fmt: skip
 
     def _count_reinit(self, reason: str) -> None:
         self.stats.reinitializations += 1

@@ -61,10 +61,13 @@ def apply_odometry(
     yaw_rate_std_radps: float,
     rng: np.random.Generator,
 ) -> None:
-    """Particles take the measured signed speed and yaw rate plus their noise (in place)."""
+    """Particles take the measured signed speed and yaw rate, corrected by their own scale
+    error and gyro bias, plus the sample noise (in place). The per-particle scale and bias are
+    the systematic odometry errors: GNSS selects them, and through a dropout their spread makes
+    the cloud grow with the distance driven (honestly)."""
     noise = rng.standard_normal((2, p.size))
-    p.speed_mps = speed_mps + speed_std_mps * noise[0]
-    p.yaw_rate_radps = yaw_rate_radps + yaw_rate_std_radps * noise[1]
+    p.speed_mps = p.odom_scale * speed_mps + speed_std_mps * noise[0]
+    p.yaw_rate_radps = yaw_rate_radps - p.gyro_bias_radps + yaw_rate_std_radps * noise[1]
 
 
 def _noise_densities(config: FilterConfig, odometry: bool) -> tuple[float, float, float]:

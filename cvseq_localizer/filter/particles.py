@@ -21,7 +21,9 @@ class Particles:
         yaw_rate_radps: ``(M,)`` yaw rate in rad/s (counter-clockwise positive).
         log_w: ``(M,)`` log-weights, normalised so that ``logsumexp(log_w) == 0``.
         bias_enu_m: ``(M, 2)`` the GNSS receiver's slowly drifting bias (fix = position + bias
-            + white noise), m; zeros for the paper's model.
+            + white noise), m; zeros unless ``gnss_bias_sigma_m > 0``.
+        odom_scale: ``(M,)`` each particle's wheel-speed scale error (true = measured * scale).
+        gyro_bias_radps: ``(M,)`` each particle's yaw-rate bias (true = measured - bias), rad/s.
     """
 
     xy_enu_m: np.ndarray
@@ -30,10 +32,16 @@ class Particles:
     yaw_rate_radps: np.ndarray
     log_w: np.ndarray
     bias_enu_m: np.ndarray | None = None
+    odom_scale: np.ndarray | None = None
+    gyro_bias_radps: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.bias_enu_m is None:
             self.bias_enu_m = np.zeros_like(self.xy_enu_m)
+        if self.odom_scale is None:
+            self.odom_scale = np.ones_like(self.speed_mps)
+        if self.gyro_bias_radps is None:
+            self.gyro_bias_radps = np.zeros_like(self.speed_mps)
 
     @property
     def size(self) -> int:
@@ -54,6 +62,8 @@ class Particles:
             self.yaw_rate_radps[idx],
             np.full(m, -math.log(m)),
             self.bias_enu_m[idx],
+            self.odom_scale[idx],
+            self.gyro_bias_radps[idx],
         )
 
 
@@ -79,6 +89,8 @@ def initial_particles(
     init_yaw_rate_std_radps: float,
     rng: np.random.Generator,
     bias_sigma_m: float = 0.0,
+    odom_scale_sigma: float = 0.0,
+    gyro_bias_sigma_radps: float = 0.0,
 ) -> Particles:
     """Particles around a GNSS fix: Gaussian position, uniform yaw and speed, small yaw rate.
 
@@ -90,4 +102,6 @@ def initial_particles(
     yaw = rng.uniform(-np.pi, np.pi, m)
     speed = rng.uniform(0.0, init_speed_max_mps, m)
     yaw_rate = init_yaw_rate_std_radps * rng.standard_normal(m)
-    return Particles(xy - bias, speed, yaw, yaw_rate, np.full(m, -math.log(m)), bias)
+    scale = 1.0 + odom_scale_sigma * rng.standard_normal(m)
+    gyro = gyro_bias_sigma_radps * rng.standard_normal(m)
+    return Particles(xy - bias, speed, yaw, yaw_rate, np.full(m, -math.log(m)), bias, scale, gyro)
