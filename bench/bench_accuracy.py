@@ -143,7 +143,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument('--baseline-model', default=None)
     p.add_argument('--tam-model', default=None)
     p.add_argument('--skip', nargs='*', default=[], choices=['frames', 'drives', 'cameras'])
+    p.add_argument('--profiles', nargs='*', default=list(PROFILE_SEEDS), choices=PROFILE_SEEDS)
+    p.add_argument('--out', type=Path, default=RESULTS, help='results JSON')
+    p.add_argument('--merge', nargs='*', type=Path, default=[],
+                   help='only merge these result JSONs (of parallel runs) into --out')  # fmt: skip
     args = p.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     model = args.model or default_model()
     t0, load0 = time.time(), os.getloadavg()[0]
     results: dict = {'model': str(model), 'load_avg_start': load0}
@@ -152,7 +158,8 @@ def main(argv: list[str] | None = None) -> dict:
         results.update(single_frames(model, args.frame_seeds, args.frames))
         print(json.dumps(results, indent=2), flush=True)
     if 'drives' not in args.skip:
-        for profile, seed0 in PROFILE_SEEDS.items():
+        for profile in args.profiles:
+            seed0 = PROFILE_SEEDS[profile]
             runs = [run_drive(drive(seed0 + i, args.duration, profile), model,
                               f'{profile}_{seed0 + i}') for i in range(args.drives)]  # fmt: skip
             keys, tables[profile] = profile_rows(profile, runs, '' if profile == 'default'
@@ -168,7 +175,21 @@ def main(argv: list[str] | None = None) -> dict:
                                        args.duration))  # fmt: skip
     results['wall_s'] = time.time() - t0
     results['load_avg_end'] = os.getloadavg()[0]
-    write(results, tables)
+    write(results, tables, args.out)
+    return results
+
+
+def merge(paths: list[Path], out: Path) -> dict:
+    """One results file (and Markdown) from the JSON/Markdown of parallel runs."""
+    results: dict = {}
+    text = []
+    for path in paths:
+        results.update(json.loads(path.read_text()))
+        if path.with_suffix('.md').exists():
+            text.append(path.with_suffix('.md').read_text())
+    out.write_text(json.dumps(results, indent=2))
+    out.with_suffix('.md').write_text('\n'.join(text))
+    print(json.dumps(results, indent=2))
     return results
 
 
@@ -194,10 +215,10 @@ def tam_vs_baseline(baseline: str, tam: str, n: int, duration_s: float) -> dict:
     return out
 
 
-def write(results: dict, tables: dict) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    RESULTS.with_suffix('.md').write_text(markdown(tables))
+def write(results: dict, tables: dict, path: Path = RESULTS) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2))
+    path.with_suffix('.md').write_text(markdown(tables))
     print(markdown(tables))
     print(json.dumps(results, indent=2))
 
