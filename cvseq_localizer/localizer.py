@@ -40,7 +40,7 @@ from cvseq_localizer.logutil import WarnThrottle
 from cvseq_localizer.runtime.engine import EngineOutput, FrameGeometry, InferenceEngine
 from cvseq_localizer.runtime.engine import engine_info as describe_engine
 from cvseq_localizer.runtime.preprocess import FrameError
-from cvseq_localizer.tile_provider import TileProvider
+from cvseq_localizer.tile_provider import CoveringAnswer, TileProvider
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_UNKNOWN,
     Estimate,
@@ -265,40 +265,50 @@ class Localizer:
         with self._frame_lock:
             with self._lock:
                 self._events = []
-                plan = self._plan(int(stamp_ns), camera)
+                plan, new_tile = self._plan(int(stamp_ns), camera)
                 if plan.skipped:
                     return self._finish(plan, _NetworkResult(skipped=plan.skipped))
+            if new_tile is not None:  # encode a new tile outside the state lock
+                feats = self.engine.encode_satellite(new_tile.geo.image)
+                with self._lock:
+                    self._events = []
+                    plan.tile = self._keeper.install(new_tile, feats, self.frame,
+                                                     self._shift_hidden)  # fmt: skip
+                    plan.hidden = self._hidden
             out = self._infer(plan, image_rgb)  # no state lock: fixes keep flowing
             with self._lock:
                 return self._finish(plan, self._commit(plan, out))
 
-    def _plan(self, stamp_ns: int, camera: CameraModel | None) -> _FramePlan:
+    def _plan(
+        self, stamp_ns: int, camera: CameraModel | None
+    ) -> tuple[_FramePlan, CoveringAnswer | None]:
+        """What this frame will do, decided under the lock (a new tile is encoded outside)."""
         self._stats.frames += 1
         if not self.filter.is_initialized or self.frame is None:
             self._stats.frames_without_position += 1
-            return _FramePlan(stamp_ns, 'no_position')
+            return _FramePlan(stamp_ns, 'no_position'), None
         self._note(self.filter.predict(stamp_ns))
         if not self.filter.is_initialized:  # the clock jumped back: wait for a fix
             self._stats.frames_without_position += 1
-            return _FramePlan(stamp_ns, 'no_position')
+            return _FramePlan(stamp_ns, 'no_position'), None
         if not self.network_enabled:
-            return _FramePlan(stamp_ns, 'gnss_only')
+            return _FramePlan(stamp_ns, 'gnss_only'), None
         prior = self.filter.estimate_at(stamp_ns)
         skipped = self._guard(stamp_ns, prior)
         geometry = None
         if not skipped and self.engine.needs_camera:
             geometry, skipped = self._geometry(prior, camera or self.camera)
         if skipped:
-            return _FramePlan(stamp_ns, skipped)
-        tile = self._keeper.select(self._query_enu_m(prior), self.frame, self._shift_hidden)
-        if tile is None:
-            return _FramePlan(stamp_ns, 'no_tile')
+            return _FramePlan(stamp_ns, skipped), None
+        tile, new_tile = self._keeper.choose(self._query_enu_m(prior), self.frame)
+        if tile is None and new_tile is None:
+            return _FramePlan(stamp_ns, 'no_tile'), None
         if self._last_frame_ns is not None:
             gap_s = (stamp_ns - self._last_frame_ns) * 1e-9
             if gap_s > self.config.hidden_reset_gap_s:
                 self._reset_hidden('time_gap', f'{gap_s:.1f} s')
         self._last_frame_ns = stamp_ns
-        return _FramePlan(stamp_ns, '', tile, self._hidden, geometry)
+        return _FramePlan(stamp_ns, '', tile, self._hidden, geometry), new_tile
 
     def _guard(self, stamp_ns: int, prior: Estimate) -> str:
         """Why the network must not run on this frame ('' = it may)."""

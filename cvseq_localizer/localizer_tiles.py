@@ -63,31 +63,46 @@ class TileKeeper:
         frame: LocalFrame,
         on_shift: Callable[[int, int], None],
     ) -> TileState | None:
-        """The tile to run on for a query position (ENU m); ``on_shift(d_row, d_col)`` is called
-        when the tile moves by whole lattice cells (rows south, columns east)."""
+        """The tile to run on for a query position (ENU m), encoding a new one in place;
+        ``on_shift(d_row, d_col)`` is called when the tile moves by whole lattice cells (rows
+        south, columns east)."""
+        tile, new = self.choose(query_enu_m, frame)
+        if new is None:
+            return tile
+        return self.install(new, self.engine.encode_satellite(new.geo.image), frame, on_shift)
+
+    def choose(
+        self, query_enu_m: np.ndarray, frame: LocalFrame
+    ) -> tuple[TileState | None, CoveringAnswer | None]:
+        """``(current tile, None)`` when it keeps serving, else ``(current tile, the covering
+        to encode and install)``. Cheap: callers encode the new tile outside their lock."""
         if self.tile is not None:
             off = np.abs(query_enu_m - self.tile.center_enu_m)
             if np.all(off <= self.recenter_fraction * float(self.tiles.ground_m)):
-                return self.tile
+                return self.tile, None
         lat, lon, _ = frame.to_geodetic(query_enu_m[0], query_enu_m[1])
         covering = self.tiles.covering(float(lat), float(lon))
         self.last_reason = covering.reason
         if covering.geo is None or covering.reason:
-            return self.tile
+            return self.tile, None
         if self.tile is not None and tuple(covering.cell_index) == self.tile.cell_index:
-            return self.tile
-        return self._switch(covering, frame, on_shift)
+            return self.tile, None
+        return self.tile, covering
 
-    def _switch(
-        self, covering: CoveringAnswer, frame: LocalFrame, on_shift: Callable[[int, int], None]
+    def install(
+        self,
+        covering: CoveringAnswer,
+        sat_feats: Any,
+        frame: LocalFrame,
+        on_shift: Callable[[int, int], None],
     ) -> TileState:
+        """Make an encoded covering the current tile (shifting the hidden state by whole cells)."""
         geo = covering.geo
         clat, clon = geo.center_latlon
         e, n, _ = frame.to_enu(clat, clon)
-        feats = self.engine.encode_satellite(geo.image)
         self.tiles_encoded += 1
         index = (int(covering.cell_index[0]), int(covering.cell_index[1]))
         if self.tile is not None:
             on_shift(index[0] - self.tile.cell_index[0], index[1] - self.tile.cell_index[1])
-        self.tile = TileState(index, geo, np.array([float(e), float(n)]), feats)
+        self.tile = TileState(index, geo, np.array([float(e), float(n)]), sat_feats)
         return self.tile
