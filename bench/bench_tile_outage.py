@@ -123,7 +123,7 @@ def _phase(frame: int, outage: tuple[int, int] | None, server: MBTilesServer) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--duration-s', type=float, default=40.0, help='drive length')
-    parser.add_argument('--down', type=int, default=100, help='frame at which the server stops')
+    parser.add_argument('--down', type=int, default=30, help='frame at which the server stops')
     parser.add_argument('--up', type=int, default=200, help='frame at which it restarts')
     parser.add_argument('--rate', type=float, default=1.0, help='replay speed (1 = real time)')
     parser.add_argument('--model', type=Path, default=None, help='checkpoint (default: tiny)')
