@@ -200,7 +200,40 @@ def _summary(results: dict, runs: dict, pipeline: PipelineConfig) -> dict:
         'runs': {
             name: run.stats | {'skipped_images': run.skipped_images} for name, run in runs.items()
         },  # fmt: skip
+        'skipped': skipped_records(runs),
     }
+
+
+MAX_LISTED_SKIPS = 200  # per run; the count covers all of them
+
+
+def skipped_records(runs: dict) -> dict:
+    """Per run, the bad records replay skipped: ``{'count': n, 'records': [{'topic',
+    'stamp_ns', 'kind'}, ...]}`` (the first :data:`MAX_LISTED_SKIPS`), for report and JSON."""
+    return {
+        name: {
+            'count': len(run.skipped),
+            'records': [
+                {'topic': r.topic, 'stamp_ns': r.stamp_ns, 'kind': r.kind}
+                for r in run.skipped[:MAX_LISTED_SKIPS]
+            ],
+        }
+        for name, run in runs.items()
+    }
+
+
+def skipped_markdown(skipped: dict) -> str:
+    """The skipped records of :func:`skipped_records` as a Markdown section ('' without any)."""
+    lines = []
+    for name, entry in skipped.items():
+        if not entry['count']:
+            continue
+        records = entry['records']
+        lines.append(f'- {name}: {entry["count"]} record(s) skipped')
+        lines += [f'  - `{r["topic"]}` at {r["stamp_ns"]} ns: {r["kind"]}' for r in records]
+        if entry['count'] > len(records):
+            lines.append(f'  - ... {entry["count"] - len(records)} more')
+    return '\n\nSkipped bad records:\n' + '\n'.join(lines) if lines else ''
 
 
 def write_report(out_dir, summary, results, trajectories, track, frame, pipeline) -> None:
@@ -248,7 +281,8 @@ def markdown_report(summary: dict, plots: list[str]) -> str:
     runs = '\n'.join(f'- {name}: ' + ', '.join(f'{k} {v}' for k, v in stats.items())
                      for name, stats in summary['runs'].items())  # fmt: skip
     images = '\n'.join(f'![{p}]({p})' for p in plots)
-    return f'{summary_table(summary)}\n\nRuns:\n{runs}\n\n{images}\n'
+    skipped = skipped_markdown(summary.get('skipped', {}))
+    return f'{summary_table(summary)}\n\nRuns:\n{runs}{skipped}\n\n{images}\n'
 
 
 def run_evaluate(bag: Path, out: Path, options: ReplayOptions) -> int:
