@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 YAML_PATH = ROOT / 'config' / 'localizer.yaml'
 LAUNCH_PATH = ROOT / 'launch' / 'localize.launch.py'
 LAUNCH_ARGS = {'params_file', 'model_path', 'device', 'image_topic', 'fix_topic', 'namespace',
-               'use_sim_time'}  # fmt: skip
+               'use_sim_time', 'lifecycle'}  # fmt: skip
 
 
 @pytest.fixture
