@@ -14,7 +14,10 @@ node clock at publication. The model is an untrained ``--preset`` (same cost as 
   fixes published while ``on_image`` was running on the worker (``fixes_during_inference``): the
   number that shows GNSS never waits for the network.
 - ``image_latency_*_ms``: receipt of the camera pose - the image's header stamp (the same clock).
-- ``inference_*_ms``: duration of ``Localizer.on_image`` on the worker thread.
+- ``inference_*_ms``: duration of ``Localizer.on_image`` on the worker thread;
+  ``tile_encoding_*_ms`` of ``engine.encode_satellite`` within it, and the fix latency split into
+  fixes published during the network step only / during a tile encoding (which the core runs
+  under its state lock, so fixes wait for it).
 """
 
 from __future__ import annotations
@@ -84,13 +87,13 @@ def _drive(run: Path, image_every: int) -> list[tuple[str, int, object]]:
 
 
 class _InferenceClock:
-    """Wraps ``Localizer.on_image`` to record when inference runs (monotonic ns intervals)."""
+    """Wraps ``owner.<name>`` to record when it runs (monotonic ns intervals)."""
 
-    def __init__(self, localizer) -> None:
+    def __init__(self, owner, name: str = 'on_image') -> None:
         self.intervals: list[tuple[int, int]] = []
         self.running_since: int | None = None
         self._lock = threading.Lock()
-        inner = localizer.on_image
+        inner = getattr(owner, name)
 
         def timed(*args, **kwargs):
             with self._lock:
@@ -102,7 +105,7 @@ class _InferenceClock:
                     self.intervals.append((self.running_since, time.monotonic_ns()))
                     self.running_since = None
 
-        localizer.on_image = timed
+        setattr(owner, name, timed)
 
     def busy(self) -> bool:
         with self._lock:
@@ -133,6 +136,7 @@ def _run(run: Path, zoom: int, model: Path, engine: str, image_every: int) -> di
     node = LocalizerNode(context=context, parameter_overrides=overrides)
     warmup_ms = _warm_up(node.localizer, drive)
     clock = _InferenceClock(node.localizer)
+    encoding = _InferenceClock(node.localizer.engine, 'encode_satellite')
     probe = Node('probe', context=context)
     sensor = qos_profile_sensor_data
     pubs = {IMAGE: probe.create_publisher(types.Image, IMAGE, sensor),
@@ -145,6 +149,7 @@ def _run(run: Path, zoom: int, model: Path, engine: str, image_every: int) -> di
         QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE),
     )  # fmt: skip
     during: set[int] = set()
+    encoding_fixes: set[int] = set()  # fixes published while a satellite tile was encoded
     try:
         with spinning(context, node, probe):
             time.sleep(1.0)  # discovery
@@ -157,6 +162,8 @@ def _run(run: Path, zoom: int, model: Path, engine: str, image_every: int) -> di
                 if topic == FIX:
                     if clock.busy():
                         during.add(stamp)
+                    if encoding.busy():
+                        encoding_fixes.add(stamp)
                     fix = replace(payload, stamp_ns=stamp)
                     pubs[FIX].publish(conv.gnss_to_navsatfix(fix, 'gnss', types))
                 else:
@@ -167,6 +174,7 @@ def _run(run: Path, zoom: int, model: Path, engine: str, image_every: int) -> di
     finally:
         rclpy.try_shutdown(context=context)
     return {'received': list(received), 'during': during, 'intervals': clock.intervals,
+            'encoding_fixes': encoding_fixes, 'encodings': encoding.intervals,
             'health': health, 'warmup_ms': warmup_ms}  # fmt: skip
 
 
@@ -212,6 +220,10 @@ def main(argv: list[str] | None = None) -> dict:
         run, zoom = _scenario(tmp, args.duration)
         r = _run(run, zoom, model, args.engine, args.image_every)
     fixes = [(rx - st) * 1e-6 for st, rx, g in r['received'] if g and st in r['during']]
+    enc = r['encoding_fixes']
+    step_only = [(rx - st) * 1e-6 for st, rx, g in r['received']
+                 if g and st in r['during'] and st not in enc]  # fmt: skip
+    in_encoding = [(rx - st) * 1e-6 for st, rx, g in r['received'] if g and st in enc]
     all_fixes = [(rx - st) * 1e-6 for st, rx, g in r['received'] if g]
     images = [(rx - st) * 1e-6 for st, rx, g in r['received'] if not g]
     inference = [(b - a) * 1e-6 for a, b in r['intervals']]
@@ -221,6 +233,9 @@ def main(argv: list[str] | None = None) -> dict:
         'engine': args.engine,
         **_pct(fixes, 'fix_latency'),
         'fixes_during_inference': len(r['during']),
+        **_pct(step_only, 'fix_latency_during_step'),
+        **_pct(in_encoding, 'fix_latency_during_tile_encoding'),
+        **_pct([(b - a) * 1e-6 for a, b in r['encodings']], 'tile_encoding'),
         **_pct(all_fixes, 'fix_latency_all'),
         **_pct(images, 'image_latency'),
         **_pct(inference, 'inference'),
