@@ -61,6 +61,7 @@ setup(
             'cvseq-play = cvseq_localizer.tools.play:main',
             'cvseq-convert = cvseq_localizer.tools.convert:main',
             'cvseq_localizer = cvseq_localizer.ros.node:main',
+            'cvseq_localizer_lifecycle = cvseq_localizer.ros.lifecycle_node:main',
         ],
     },
 )

@@ -5,6 +5,8 @@ Example::
     ros2 launch cvseq_localizer localize.launch.py \
         params_file:=my_car.yaml image_topic:=/front/image_raw/compressed use_sim_time:=true
 
+``lifecycle:=true`` starts ``cvseq_localizer_lifecycle`` (the managed node) instead.
+
 Launch arguments left empty keep the value of ``params_file`` (default: the package's
 ``config/localizer.yaml``); non-empty ones override it.
 """
@@ -28,6 +30,11 @@ ARGUMENTS = {
     'fix_topic': ('', 'GNSS sensor_msgs/NavSatFix topic (overrides params_file)'),
     'namespace': ('', 'namespace of the node and its cvloc/* outputs'),
     'use_sim_time': ('false', 'follow /clock (true when playing a bag with cvseq-play)'),
+    'lifecycle': (
+        'false',
+        'start the managed (lifecycle) node: configure and activate it '
+        'with a lifecycle manager (nav2) or ros2 lifecycle set',
+    ),
 }
 OVERRIDES = ('model_path', 'device', 'image_topic', 'fix_topic')
 
@@ -38,11 +45,12 @@ def _node(context, *args, **kwargs):
         Path(get_package_share_directory(PACKAGE)) / 'config' / 'localizer.yaml'
     )
     overrides = {name: value[name] for name in OVERRIDES if value[name]}
-    overrides['use_sim_time'] = value['use_sim_time'].lower() in ('true', '1', 'yes')
+    overrides['use_sim_time'] = _true(value['use_sim_time'])
+    executable = f'{PACKAGE}_lifecycle' if _true(value['lifecycle']) else PACKAGE
     return [
         Node(
             package=PACKAGE,
-            executable=PACKAGE,
+            executable=executable,
             name=PACKAGE,
             namespace=value['namespace'],
             parameters=[params_file, overrides],
@@ -50,6 +58,10 @@ def _node(context, *args, **kwargs):
             emulate_tty=True,
         )
     ]
+
+
+def _true(text: str) -> bool:
+    return text.lower() in ('true', '1', 'yes')
 
 
 def generate_launch_description() -> LaunchDescription:

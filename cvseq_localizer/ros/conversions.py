@@ -13,6 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from cvseq_localizer.geo.camera import CameraModel, CameraMount
 from cvseq_localizer.image_header import (
     MAX_IMAGE_PIXELS,
     compressed_size,
@@ -279,6 +280,102 @@ def gnss_to_navsatfix(fix: GnssFix, frame_id: str, types: MessageTypes) -> Any:
         position_covariance=np.asarray(fix.cov_enu_m2, np.float64).reshape(9).copy(),
         position_covariance_type=int(fix.cov_type),
     )
+
+
+# ---------------------------------------------------------------------------------------- camera
+def quaternion_to_matrix(q: Any) -> np.ndarray:
+    """3x3 rotation of a (not necessarily unit) quaternion with fields ``x y z w``.
+
+    Raises:
+        ConversionError: a zero or non-finite quaternion.
+    """
+    v = np.array([q.w, q.x, q.y, q.z], np.float64)
+    norm = float(np.linalg.norm(v))
+    if not (math.isfinite(norm) and norm > 1e-9):
+        raise ConversionError(f'not a rotation quaternion: {v.tolist()}', 'malformed')
+    w, x, y, z = v / norm
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])  # fmt: skip
+
+
+def transform_to_mount(transform: Any) -> CameraMount:
+    """``geometry_msgs/Transform`` ``base_link -> camera optical frame`` -> :class:`CameraMount`.
+
+    Raises:
+        ConversionError: a rotation that is not one.
+    """
+    t = transform.translation
+    try:
+        return CameraMount.from_matrix(
+            quaternion_to_matrix(transform.rotation), np.array([t.x, t.y, t.z], np.float64)
+        )
+    except ValueError as exc:
+        raise ConversionError(f'camera mount transform: {exc}', 'malformed') from None
+
+
+def camera_info_to_model(msg: Any, mount: CameraMount) -> CameraModel:
+    """``sensor_msgs/CameraInfo`` (K, D, size) + the mount -> :class:`CameraModel`.
+
+    ``plumb_bob`` with all-zero coefficients, or an empty D, is an ideal pinhole (``none``), as
+    ROS drivers publish one (``rational_polynomial`` and other models are refused).
+    Binning and ROI are not applied (a warning is the caller's business).
+
+    Raises:
+        ConversionError: unsupported distortion model, K not 9 finite values, or a camera the
+            core refuses (``CameraModel.validate``), kind ``camera``.
+    """
+    try:
+        k = np.asarray(msg.k, np.float64).ravel()
+        d = np.asarray(msg.d, np.float64).ravel()
+        width, height = int(msg.width), int(msg.height)
+        model = str(msg.distortion_model).strip().lower()
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConversionError(f'malformed CameraInfo: {exc}', 'malformed') from None
+    if k.size != 9 or not np.all(np.isfinite(k)):
+        raise ConversionError(f'CameraInfo K must be 9 finite values, got {k.tolist()}', 'camera')
+    if model not in ('plumb_bob', 'none', '') or d.size > 5:
+        raise ConversionError(
+            f'CameraInfo distortion model {msg.distortion_model!r} with {d.size} coefficients is '
+            'not supported (plumb_bob with 5 or none)',
+            'camera',
+        )
+    pinhole = d.size == 0 or not np.any(d)
+    camera = CameraModel(
+        width, height, float(k[0]), float(k[4]), float(k[2]), float(k[5]),
+        'none' if pinhole else 'plumb_bob', () if pinhole else tuple(float(x) for x in d),
+        mount,
+    )  # fmt: skip
+    try:
+        camera.validate()
+    except ValueError as exc:
+        raise ConversionError(f'CameraInfo: {exc}', 'camera') from None
+    return camera
+
+
+def pose_msg_to_xy_yaw(msg: Any) -> tuple[int, np.ndarray, np.ndarray, float, float]:
+    """``PoseWithCovarianceStamped`` -> ``(stamp_ns, xy (2,) m, cov_xy (2, 2) m^2, yaw rad,
+    yaw variance rad^2)``.
+
+    Raises:
+        ConversionError: non-finite values or a covariance that is not 36 values.
+    """
+    try:
+        p = msg.pose.pose.position
+        cov = np.asarray(msg.pose.covariance, np.float64).ravel()
+        xy = np.array([float(p.x), float(p.y)])
+        yaw = quaternion_to_yaw(msg.pose.pose.orientation)
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConversionError(f'malformed pose: {exc}', 'malformed') from None
+    if cov.size != 36:
+        raise ConversionError(f'pose covariance has {cov.size} values, needs 36', 'covariance')
+    cov6 = cov.reshape(6, 6)
+    if not (np.all(np.isfinite(xy)) and math.isfinite(yaw) and np.all(np.isfinite(cov6))):
+        raise ConversionError('pose has non-finite values', 'malformed')
+    return stamp_ns, xy, cov6[:2, :2].copy(), yaw, float(cov6[5, 5])
 
 
 # ------------------------------------------------------------------------------------ estimates

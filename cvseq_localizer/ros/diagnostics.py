@@ -41,11 +41,17 @@ class NodeCounters:
         self.images = 0
         self.fixes = 0
         self.poses = 0
+        self.odometry = 0
+        self.gnss_only_poses = 0
+        self.initial_poses = 0
+        self.resets = 0
         self.bad_images: Counter = Counter()  # reason -> count
         self.bad_fixes: Counter = Counter()
+        self.bad_odometry: Counter = Counter()
         self.not_published = 0  # non-finite estimates withheld
         self.inference_errors = 0
-        self.latency_s: deque[float] = deque(maxlen=latency_window)
+        self.latency_s: deque[float] = deque(maxlen=latency_window)  # camera poses
+        self.gnss_latency_s: deque[float] = deque(maxlen=latency_window)  # GNSS-only poses
         self.last_estimate: Estimate | None = None
 
     def count(self, name: str, reason: str | None = None) -> None:
@@ -56,32 +62,37 @@ class NodeCounters:
             else:
                 getattr(self, name)[reason] += 1
 
-    def published(self, est: Estimate, latency_s: float) -> None:
+    def published(self, est: Estimate, latency_s: float, gnss_only: bool = False) -> None:
+        """A pose went out ``latency_s`` after its header stamp (node clock - stamp)."""
         with self._lock:
             self.poses += 1
-            self.latency_s.append(latency_s)
+            (self.gnss_latency_s if gnss_only else self.latency_s).append(latency_s)
             self.last_estimate = est
 
-    def latency_ms(self) -> tuple[float, float]:
-        """(p50, max) of the recent receive -> publish latencies, ms (NaN before any)."""
+    def latency_ms(self, gnss_only: bool = False) -> tuple[float, float]:
+        """(p50, max) of the recent header stamp -> publish latencies, ms (NaN before any)."""
         with self._lock:
-            lat = np.asarray(self.latency_s, np.float64)
+            lat = np.asarray(self.gnss_latency_s if gnss_only else self.latency_s, np.float64)
         if lat.size == 0:
             return math.nan, math.nan
         return float(np.percentile(lat, 50) * 1e3), float(lat.max() * 1e3)
 
 
 def collect_statuses(
-    health: LocalizerHealth, counters: NodeCounters, dropped: int
+    health: LocalizerHealth, counters: NodeCounters, dropped: int, prefix: str = PREFIX
 ) -> list[Status]:
-    """Model, tile service, filter, inputs and latency statuses of a running node."""
-    return [
+    """Model, tile service, filter, inputs and latency statuses of a running node, named
+    ``'<prefix>: <what>'`` (the node's name)."""
+    statuses = [
         _model(health),
         _tiles(health),
         _filter(health, counters.last_estimate),
         _inputs(health, counters, dropped),
         _latency(counters),
     ]
+    for s in statuses:
+        s.name = s.name.replace(PREFIX, prefix, 1)
+    return statuses
 
 
 def _model(h: LocalizerHealth) -> Status:
@@ -137,18 +148,34 @@ def _inputs(h: LocalizerHealth, c: NodeCounters, dropped: int) -> Status:
         'unusable_fixes': h.fixes_unusable,
         'non_finite_estimates': c.not_published,
         'inference_errors': c.inference_errors,
+        'odometry': c.odometry,
+        'gnss_only_poses': c.gnss_only_poses,
+        'initial_poses': c.initial_poses,
+        'resets': c.resets,
     }
     values.update({f'bad_image_{k}': v for k, v in sorted(c.bad_images.items())})
     values.update({f'bad_fix_{k}': v for k, v in sorted(c.bad_fixes.items())})
+    values.update({f'bad_odometry_{k}': v for k, v in sorted(c.bad_odometry.items())})
     bad = sum(c.bad_images.values()) + sum(c.bad_fixes.values()) + c.inference_errors
+    bad += sum(c.bad_odometry.values())
     level = WARN if bad or c.not_published else OK
     message = f'{bad} malformed input(s), {dropped} dropped frame(s)' if bad else 'inputs ok'
     return Status(f'{PREFIX}: inputs', level, message, values)
 
 
 def _latency(c: NodeCounters) -> Status:
+    """Header stamp -> publish latency (node clock), camera and GNSS-only poses apart."""
     p50, worst = c.latency_ms()
-    if math.isnan(p50):
-        return Status(f'{PREFIX}: latency', STALE, 'no pose published yet')
-    values = {'latency_p50_ms': f'{p50:.1f}', 'latency_max_ms': f'{worst:.1f}'}
-    return Status(f'{PREFIX}: latency', OK, f'p50 {p50:.0f} ms', values)
+    g50, gworst = c.latency_ms(gnss_only=True)
+    values = {'source': 'node clock now - header stamp of the input'}
+    for key, v in (
+        ('latency_p50_ms', p50),
+        ('latency_max_ms', worst),
+        ('gnss_only_latency_p50_ms', g50),
+        ('gnss_only_latency_max_ms', gworst),
+    ):
+        values[key] = '-' if math.isnan(v) else f'{v:.1f}'  # fmt: skip
+    if math.isnan(p50) and math.isnan(g50):
+        return Status(f'{PREFIX}: latency', STALE, 'no pose published yet', values)
+    text = f'p50 {p50:.0f} ms' if not math.isnan(p50) else f'GNSS-only p50 {g50:.0f} ms'
+    return Status(f'{PREFIX}: latency', OK, text, values)

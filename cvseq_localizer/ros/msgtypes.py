@@ -29,6 +29,7 @@ TYPE_NAMES = {
     'Vector3': 'geometry_msgs/msg/Vector3',
     'Twist': 'geometry_msgs/msg/Twist',
     'TwistWithCovariance': 'geometry_msgs/msg/TwistWithCovariance',
+    'TwistWithCovarianceStamped': 'geometry_msgs/msg/TwistWithCovarianceStamped',
     'Odometry': 'nav_msgs/msg/Odometry',
     'Transform': 'geometry_msgs/msg/Transform',
     'TransformStamped': 'geometry_msgs/msg/TransformStamped',

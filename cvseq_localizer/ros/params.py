@@ -17,11 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from cvseq_localizer.filter import FilterConfig
+from cvseq_localizer.geo.camera import CameraMount
 from cvseq_localizer.localizer import LocalizerConfig
 from cvseq_localizer.pipeline import PipelineConfig
 from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model_or_expected
 
+_MOUNT = (('x', 'm'), ('y', 'm'), ('z', 'm'), ('roll', 'rad'), ('pitch', 'rad'), ('yaw', 'rad'))
 _TOPIC = re.compile(r'^[~/]?[A-Za-z_][\w/]*$')
+
+
+MISMATCH_POLICIES = ('run', 'gnss_only', 'refuse')
 
 
 class ParameterError(ValueError):
@@ -86,10 +91,12 @@ PARAMS: tuple[Param, ...] = (
     # ------------------------------------------------------------------------- localizer
     Param('use_network', True, 'run the cross-view network (false = GNSS-only filter)',
           'pipeline'),
-    Param('use_fixed_datum', False, 'use datum_* as the map origin (false = the first fix)',
-          'localizer'),
-    Param('datum_lat_deg', 0.0, 'map origin latitude, deg (with use_fixed_datum)', 'localizer'),
-    Param('datum_lon_deg', 0.0, 'map origin longitude, deg (with use_fixed_datum)', 'localizer'),
+    Param('use_fixed_datum', False, 'use datum_* as the map origin (false = chosen from the '
+          'first consistent fixes: it moves every run)', 'localizer'),
+    Param('datum_lat_deg', 0.0, 'map origin latitude, deg (with use_fixed_datum); share it with '
+          'navsat_transform (datum, use_local_cartesian: true) and GPS waypoints', 'localizer'),
+    Param('datum_lon_deg', 0.0, 'map origin longitude, deg (with use_fixed_datum); the same as '
+          "navsat_transform's datum", 'localizer'),
     Param('datum_alt_m', 0.0, 'map origin ellipsoidal height, m', 'localizer'),
     Param('recenter_fraction', 0.25, 're-centre the tile when the position is farther than this '
           'fraction of the tile from its centre', 'localizer'),
@@ -109,6 +116,35 @@ PARAMS: tuple[Param, ...] = (
     _filter('grid_floor_weight', 'uniform floor of the network likelihood, in (0, 1)'),
     _filter('resample_ess_ratio', 'resample when ESS falls below this fraction of particles'),
     _filter('diverge_after_s', 'GNSS disagreement lasting this long re-initialises, s'),
+    # ------------------------------------------------------------- camera, GNSS, odometry
+    Param('camera_info_topic', '', "sensor_msgs/CameraInfo topic; '' = camera_info beside the "
+          'image topic (/camera/image_raw -> /camera/camera_info)', 'node'),
+    Param('camera_mismatch', 'gnss_only', 'when the camera differs from the one the model was '
+          "trained with: 'run' (use the network anyway), 'gnss_only' (publish GNSS-only poses) "
+          "or 'refuse' (publish nothing)", 'node'),
+    *(Param(f'camera_mount.{k}', getattr(CameraMount(), f'{k}_{u}'), f'camera optical centre '
+            f'in base_frame when TF has no base_frame -> image frame_id transform: {k}, {u}',
+            f'node.camera_mount_{k}') for k, u in _MOUNT),
+    *(Param(f'gnss_lever_arm.{k}', 0.0, f'GNSS antenna position in base_frame when TF has no '
+            f'base_frame -> fix frame_id transform: {k}, m', f'node.gnss_lever_arm_{k}')
+      for k in 'xyz'),
+    Param('odom_topic', '', "wheel odometry topic; '' = none", 'node'),
+    Param('odom_is_twist', False, 'odom_topic carries geometry_msgs/TwistWithCovarianceStamped '
+          '(false: nav_msgs/Odometry)', 'node'),
+    # -------------------------------------------------------------- degraded modes, health
+    Param('camera_timeout_s', 1.0, 'no camera frame for this long (by header stamps): publish '
+          'on GNSS alone, s', 'node'),
+    Param('gnss_only_publish_hz', 5.0, 'highest rate of GNSS-only poses (at most one per fix), '
+          'Hz', 'node'),
+    Param('image_expected_hz', 0.0, 'expected camera rate for /diagnostics, Hz; 0 = any rate '
+          '(silence is still an error)', 'node'),
+    Param('fix_expected_hz', 0.0, 'expected GNSS rate for /diagnostics, Hz; 0 = any rate',
+          'node'),
+    Param('odom_expected_hz', 0.0, 'expected odometry rate for /diagnostics, Hz; 0 = any rate',
+          'node'),
+    Param('rate_tolerance', 0.5, 'relative tolerance of the expected rates', 'node'),
+    Param('max_stamp_delay_s', 5.0, 'inputs stamped more than this before the node clock are '
+          'stale in /diagnostics, s', 'node'),
 )  # fmt: skip
 PARAM_NAMES = tuple(p.name for p in PARAMS)
 
@@ -127,6 +163,47 @@ class NodeSettings:
     publish_tf: bool = False
     diagnostics_period_s: float = 1.0
     warn_period_s: float = 5.0
+    camera_info_topic: str = ''
+    camera_mismatch: str = 'gnss_only'
+    camera_mount_x: float = 0.0
+    camera_mount_y: float = 0.0
+    camera_mount_z: float = 1.65
+    camera_mount_roll: float = 0.0
+    camera_mount_pitch: float = 0.03
+    camera_mount_yaw: float = 0.0
+    gnss_lever_arm_x: float = 0.0
+    gnss_lever_arm_y: float = 0.0
+    gnss_lever_arm_z: float = 0.0
+    odom_topic: str = ''
+    odom_is_twist: bool = False
+    camera_timeout_s: float = 1.0
+    gnss_only_publish_hz: float = 5.0
+    image_expected_hz: float = 0.0
+    fix_expected_hz: float = 0.0
+    odom_expected_hz: float = 0.0
+    rate_tolerance: float = 0.5
+    max_stamp_delay_s: float = 5.0
+
+    @property
+    def camera_mount(self) -> CameraMount:
+        """The camera mount of the parameters (used when TF does not know it)."""
+        return CameraMount(*(getattr(self, f'camera_mount_{k}') for k, _ in _MOUNT))
+
+    @property
+    def gnss_lever_arm_m(self) -> tuple[float, float, float]:
+        """The antenna position in ``base_frame`` of the parameters, m."""
+        return (self.gnss_lever_arm_x, self.gnss_lever_arm_y, self.gnss_lever_arm_z)
+
+    @property
+    def camera_info_topic_resolved(self) -> str:
+        """``camera_info`` in the image topic's namespace unless set."""
+        if self.camera_info_topic:
+            return self.camera_info_topic
+        topic = self.image_topic.rstrip('/')
+        if topic.endswith('/compressed'):
+            topic = topic[: -len('/compressed')]
+        head, sep, _ = topic.rpartition('/')
+        return f'{head}{sep}camera_info' if sep else 'camera_info'
 
     @property
     def image_is_compressed(self) -> bool:
@@ -205,12 +282,27 @@ def _validate(v: dict[str, Any]) -> None:
         ('map_frame', bool(v['map_frame']) and v['map_frame'] != v['base_frame'],
          'non-empty and different from base_frame'),
         ('base_frame', bool(v['base_frame']), 'non-empty'),
+        ('camera_mismatch', v['camera_mismatch'] in MISMATCH_POLICIES,
+         f'one of {", ".join(MISMATCH_POLICIES)}'),
+        ('camera_timeout_s', v['camera_timeout_s'] > 0, '> 0'),
+        ('gnss_only_publish_hz', v['gnss_only_publish_hz'] > 0, '> 0'),
+        ('rate_tolerance', 0 <= v['rate_tolerance'] < 1, 'in [0, 1)'),
+        ('max_stamp_delay_s', v['max_stamp_delay_s'] > 0, '> 0'),
+        *((f'{k}_expected_hz', v[f'{k}_expected_hz'] >= 0, '>= 0 (0 = any rate)')
+          for k in ('image', 'fix', 'odom')),
         ('tiles', bool(v['tiles']) or v['allow_gnss_only'] or not v['use_network'],
          "a tile source (e.g. 'mbtiles:///data/area.mbtiles'), or allow_gnss_only: true"),
     ]  # fmt: skip
     checks += [
         (t, bool(_TOPIC.match(v[t])), 'a valid topic name') for t in ('image_topic', 'fix_topic')
     ]
+    checks += [
+        (t, not v[t] or bool(_TOPIC.match(v[t])), "a valid topic name or ''")
+        for t in ('camera_info_topic', 'odom_topic')
+    ]
+    for p in PARAMS:
+        if p.name.startswith(('camera_mount.', 'gnss_lever_arm.')):
+            checks.append((p.name, math.isfinite(v[p.name]), 'finite'))
     for name in ('datum_alt_m', 'converged_std_m', 'hidden_reset_gap_s', 'tile_deadline_s'):
         checks.append((name, math.isfinite(v[name]), 'finite'))
     for name, ok, expected in checks:

@@ -2,8 +2,11 @@
 
 For machines with rclpy but without rosbag2 (``ros2 bag play``). The stored CDR bytes are
 published as they are (``Publisher.publish`` accepts serialized ``bytes``), so any message type
-whose Python package is installed can be played. ``/clock`` (rosgraph_msgs/Clock) carries the
-bag time of each message, so ``use_sim_time`` nodes follow the bag.
+whose Python package is installed can be played (others are skipped with one message each, e.g.
+``/tf_static`` where ``tf2_msgs`` is not installed). ``/tf_static`` is published transient-local
+(latched, as tf2 expects). ``/clock`` (rosgraph_msgs/Clock) carries the bag time of each message
+and ticks at ``clock_hz`` (bag time) in between, so ``use_sim_time`` nodes follow the bag and
+their timers run during gaps.
 
 Example::
 
@@ -13,6 +16,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import sys
@@ -26,6 +30,7 @@ from cvseq_localizer.tools.bagio import BagError, bag_topics, check_topics, raw_
 
 log = logging.getLogger(__name__)
 CLOCK_TOPIC = '/clock'
+LATCHED_TOPICS = ('/tf_static',)  # transient-local durability, as tf2's static broadcaster
 
 
 @dataclass
@@ -37,6 +42,8 @@ class PlayOptions:
         topics: topics to publish; None = every topic whose message type is installed.
         loop: start over at the end (until interrupted).
         clock: publish ``/clock`` with the bag time before each message.
+        clock_hz: also tick ``/clock`` at this rate of bag time between messages (0 = only at
+            messages).
         wait_for_subscribers_s: before playing, wait up to this long until every publisher
             has a matched subscriber (0 = do not wait).
         after_publish: called with ``(topic, log_time_ns)`` after each message (tests use it to
@@ -49,6 +56,7 @@ class PlayOptions:
     topics: list[str] | None = None
     loop: bool = False
     clock: bool = True
+    clock_hz: float = 100.0
     wait_for_subscribers_s: float = 0.0
     after_publish: Callable[[str, int], None] | None = field(default=None, repr=False)
     monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
@@ -95,17 +103,42 @@ def play(bag: str | Path, options: PlayOptions, node: Any) -> PlayResult:
 def _play_once(bag, publishers, clock_pub, options: PlayOptions, counts: dict) -> None:
     start_wall = options.monotonic()
     first_ns = None
+    last_clock_ns = None
+    if not publishers:  # (an empty topic list would mean every topic to the reader)
+        return
     for topic, stamp_ns, raw in _raw_messages(bag, list(publishers)):
         first_ns = stamp_ns if first_ns is None else first_ns
-        delay = start_wall + (stamp_ns - first_ns) * 1e-9 / options.rate - options.monotonic()
-        if delay > 0:
-            options.sleep(delay)
+        wall_at = functools.partial(_wall_at, start_wall, first_ns, options.rate)
+        if clock_pub is not None and options.clock_hz > 0 and last_clock_ns is not None:
+            for tick_ns in _clock_ticks(last_clock_ns, stamp_ns, options.clock_hz):
+                _sleep_until(wall_at(tick_ns), options)
+                clock_pub.publish(_clock_msg(tick_ns))
+        _sleep_until(wall_at(stamp_ns), options)
+        last_clock_ns = stamp_ns if last_clock_ns is None else max(last_clock_ns, stamp_ns)
         if clock_pub is not None:
             clock_pub.publish(_clock_msg(stamp_ns))
         publishers[topic].publish(raw)
         counts[topic] += 1
         if options.after_publish is not None:
             options.after_publish(topic, stamp_ns)
+
+
+def _wall_at(start_wall_s: float, first_ns: int, rate: float, ns: int) -> float:
+    """Wall time (s) at which bag time ``ns`` is due."""
+    return start_wall_s + (ns - first_ns) * 1e-9 / rate
+
+
+def _clock_ticks(after_ns: int, before_ns: int, hz: float) -> list[int]:
+    """Bag times strictly between two messages on the ``hz`` grid (ns)."""
+    step = int(round(1e9 / hz))
+    first = (after_ns // step + 1) * step
+    return list(range(first, before_ns, step))
+
+
+def _sleep_until(wall_s: float, options: PlayOptions) -> None:
+    delay = wall_s - options.monotonic()
+    if delay > 0:
+        options.sleep(delay)
 
 
 def _connections(bag: str | Path, topics: list[str] | None) -> dict[str, str]:
@@ -119,17 +152,22 @@ def _raw_messages(bag: str | Path, topics: list[str]) -> Iterator[tuple[str, int
 
 
 def _publishers(node: Any, connections: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
     qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+    latched = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)  # fmt: skip
     publishers, skipped = {}, []
     for topic, msgtype in sorted(connections.items()):
         cls = message_class(msgtype)
         if cls is None:
-            log.warning('skipping %s: message type %s is not installed', topic, msgtype)
+            package = msgtype.split('/')[0]
+            log.warning('skipping %s: message type %s is not installed (pip/apt package of '
+                        '%s)', topic, msgtype, package)  # fmt: skip
             skipped.append(topic)
             continue
-        publishers[topic] = node.create_publisher(cls, topic, qos)
+        profile = latched if topic in LATCHED_TOPICS else qos
+        publishers[topic] = node.create_publisher(cls, topic, profile)
     return publishers, skipped
 
 
@@ -167,11 +205,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--topics', nargs='+', default=None, help='topics to play (default all)')
     parser.add_argument('--loop', action='store_true', help='play again at the end')
     parser.add_argument('--no-clock', action='store_true', help='do not publish /clock')
+    parser.add_argument('--clock-hz', type=float, default=100.0,
+                        help='/clock ticks per s of bag time (0 = at messages only)')  # fmt: skip
     parser.add_argument('--wait-for-subscribers', type=float, default=2.0, metavar='S',
                         help='wait up to S seconds for subscribers before playing')  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-    options = PlayOptions(args.rate, args.topics, args.loop, not args.no_clock,
+    options = PlayOptions(args.rate, args.topics, args.loop, not args.no_clock, args.clock_hz,
                           args.wait_for_subscribers)  # fmt: skip
     import rclpy
 

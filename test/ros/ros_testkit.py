@@ -18,8 +18,8 @@ SIM_SEED = 3
 SAT_SIZE, GROUND_SIZE = 64, (32, 64)
 
 
-def make_scenario(out: Path) -> tuple[Path, dict]:
-    path = write_scenario(out, SIM, SIM_SEED)
+def make_scenario(out: Path, config: SimConfig = SIM) -> tuple[Path, dict]:
+    path = write_scenario(out, config, SIM_SEED)
     return out, json.loads(path.read_text())
 
 

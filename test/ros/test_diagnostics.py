@@ -12,7 +12,7 @@ def _statuses(localizer, counters):
 
 
 def test_gnss_only_localizer_reports_no_network_and_filter_state():
-    loc = Localizer(LocalizerConfig(), None, None, np.random.default_rng(0))
+    loc = Localizer(LocalizerConfig(datum_min_fixes=1), None, None, np.random.default_rng(0))
     counters = NodeCounters()
     before = _statuses(loc, counters)
     assert before['model'].level == WARN and 'GNSS-only' in before['model'].message

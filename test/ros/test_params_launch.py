@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 YAML_PATH = ROOT / 'config' / 'localizer.yaml'
 LAUNCH_PATH = ROOT / 'launch' / 'localize.launch.py'
 LAUNCH_ARGS = {'params_file', 'model_path', 'device', 'image_topic', 'fix_topic', 'namespace',
-               'use_sim_time'}  # fmt: skip
+               'use_sim_time', 'lifecycle'}  # fmt: skip
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_node_declares_the_table_with_descriptions(ros_context):
 def test_yaml_lists_exactly_the_declared_parameters_with_comments():
     text = YAML_PATH.read_text()
     doc = yaml.safe_load(text)
-    params = doc['/**']['ros__parameters']
+    params = _flatten(doc['/**']['ros__parameters'])
     assert set(params) == set(PARAM_NAMES)
     for p in PARAMS:
         assert params[p.name] == p.default, p.name
@@ -121,6 +121,17 @@ def test_yaml_lists_exactly_the_declared_parameters_with_comments():
     for i, line in enumerate(lines):
         if line.strip().split(':')[0] in PARAM_NAMES and line.startswith('    '):
             assert lines[i - 1].strip().startswith('#'), f'{line.strip()} has no comment'
+
+
+def _flatten(tree: dict, prefix: str = '') -> dict:
+    """Nested YAML parameters -> ROS 2's dotted names (``a: {x: 1}`` -> ``a.x``)."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f'{prefix}{key}.'))
+        else:
+            out[f'{prefix}{key}'] = value
+    return out
 
 
 def _launch_arguments() -> dict:
