@@ -168,12 +168,10 @@ class FilterConfig:
     # frame cannot kill the filter; particles outside the tile get only the floor.
     grid_floor_weight: float = 0.1
     # The grid log-likelihood is divided by this (> 1 tempers over-confident, correlated frames;
-    # < 1 sharpens a calibrated engine whose mixture above blurs it). Chosen for the default
-    # engine (the geometric matcher, bias state on) on development drives 301-304 (40 s, two
-    # default, two urban; raw GNSS 4.66 m mean / 16.1 m p99): fused 2.08 / 8.4 m at 1.0,
-    # 1.72 / 7.6 m at 0.5, 1.04 / 6.2 m at 0.25 (0.5 with grid_sigma_cells 0.25: 1.38 / 8.4).
-    # The paper-structured TAM network was tuned at 2.0 (set that when running it).
-    grid_temperature: float = 0.25
+    # < 1 sharpens a calibrated engine whose mixture above blurs it). 2.0 was tuned for the
+    # paper-structured TAM network; geometry-aware engines get
+    # LocalizerConfig.geometric_grid_temperature instead (0.25, measured there).
+    grid_temperature: float = 2.0
     # Only the most probable cells covering this fraction of the probability mass are used.
     grid_top_mass: float = 0.999
     # Spacing of the raster the mixture is evaluated on, in mixture sigmas (bilinear
