@@ -159,6 +159,8 @@ def train_geo(tc: GeoTrainConfig, val: list[dict] | None = None) -> dict[str, An
         worker_init_fn=_worker_init if tc.workers else None,
         prefetch_factor=4 if tc.workers else None,
         persistent_workers=False,
+        # fork after the parent has run OpenMP/OpenCV thread pools deadlocks the worker
+        multiprocessing_context='spawn' if tc.workers else None,
     )
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     t0, last_val, best = time.monotonic(), time.monotonic(), math.inf
