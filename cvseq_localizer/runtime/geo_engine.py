@@ -26,7 +26,7 @@ import torch
 from cvseq_localizer.geo.camera import CameraModel
 from cvseq_localizer.logutil import WarnThrottle
 from cvseq_localizer.model.geo_checkpoint import load_geo_checkpoint
-from cvseq_localizer.model.geo_inputs import bev_input, sat_input
+from cvseq_localizer.model.geo_inputs import BevProjector, sat_input
 from cvseq_localizer.model.geometric import GeoLocNet, GeoSatFeatures
 from cvseq_localizer.model.state import HiddenState, shift_hidden
 from cvseq_localizer.runtime.heading import HeadingEvidence
@@ -86,7 +86,7 @@ class GeoEngine:
         self.offset_sigma_m = float(self.metadata.get('offset_sigma_m', 8.0))
         self.temporal = bool(cfg.temporal)
         self.deltas = np.asarray(cfg.heading_deltas_rad, np.float64)
-        self._cameras: dict[CameraModel, CameraModel] = {}
+        self._cameras: dict[CameraModel, BevProjector] = {}
         self._warn = WarnThrottle(log, 10.0)
 
     @classmethod
@@ -112,11 +112,12 @@ class GeoEngine:
             out.append(f'roll {math.degrees(camera.mount.roll_rad):.1f} deg (trained: 0)')
         return out
 
-    def _camera_for(self, camera: CameraModel, image: np.ndarray) -> CameraModel:
+    def _projector_for(self, camera: CameraModel, image: np.ndarray) -> BevProjector:
+        """The cached BEV projector of ``camera`` (scaled to the image when needed)."""
         h, w = image.shape[:2]
         key = camera
         cached = self._cameras.get(key)
-        if cached is not None and (cached.height_px, cached.width_px) == (h, w):
+        if cached is not None and (cached.camera.height_px, cached.camera.width_px) == (h, w):
             return cached
         issues = self.check_camera(camera)
         if issues:
@@ -131,8 +132,10 @@ class GeoEngine:
                 )
             self._warn.warn('scale', 'image %dx%d px: scaling the camera model to it', w, h)
             camera = camera.scaled(w, h)
-        self._cameras[key] = camera
-        return camera
+        if len(self._cameras) > 8:
+            self._cameras.clear()
+        self._cameras[key] = proj = BevProjector(camera, self.config)
+        return proj
 
     # -------------------------------------------------------------------------------- steps
     def encode_satellite(self, tile_rgb: np.ndarray) -> GeoSatFeatures:
@@ -167,8 +170,7 @@ class GeoEngine:
                 math.degrees(yaw_prior_std_rad),
                 math.degrees(self.deltas[-1]),
             )
-        cam = self._camera_for(camera, ground_rgb)
-        bev, mask = bev_input(ground_rgb, cam, self.config, yaw_prior_rad)
+        bev, mask = self._projector_for(camera, ground_rgb)(ground_rgb, yaw_prior_rad)
         n = self.grid_n
         if mask.mean() < MIN_VALID_FRACTION:
             self._warn.warn('empty', 'the camera frame barely projects onto the ground')

@@ -138,3 +138,19 @@ def test_loss_is_lower_at_the_truth_and_trains():
         first = first if first is not None else float(parts.total)
         assert all(math.isfinite(float(x)) for x in parts)
     assert float(parts.total) < first
+
+
+def test_cached_projector_matches_project_to_bev():
+    from cvseq_localizer.geo.camera import CameraModel, CameraMount
+    from cvseq_localizer.model.geo_inputs import BevProjector, bev_input
+
+    cfg = GeoConfig.preset('geo_small')
+    cam = CameraModel.from_hfov(320, 128, 100.0, CameraMount(z_m=1.4, pitch_rad=0.1))
+    img = cv2.resize(_texture(64, np.random.default_rng(3)), (320, 128))
+    proj = BevProjector(cam, cfg)
+    for yaw in (0.0, 1.1, -2.5):
+        a, ma = bev_input(img, cam, cfg, yaw)
+        b, mb = proj(img, yaw)
+        assert np.mean(ma == mb) > 0.98 and mb.sum() <= ma.sum()
+        both = np.broadcast_to((ma > 0) & (mb > 0), a.shape)
+        assert np.abs(a - b)[both].mean() < 0.05 * np.abs(a)[both].mean()
