@@ -57,6 +57,7 @@ class GeoTrainConfig:
     select: str = 'median_m'  # validation metric minimised for best.pt
     stream: dict = field(default_factory=dict)  # GeoStreamConfig overrides
     max_steps: int = 0  # 0 = until the time budget
+    shuffle_buffer: int = 16  # samples mixed across worlds
 
 
 def _batch(samples: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -153,7 +154,7 @@ def train_geo(tc: GeoTrainConfig, val: list[dict] | None = None) -> dict[str, An
     if val is None:
         val = validation_set(geo, tc.val_worlds, tc.val_per_world)
     loader = DataLoader(
-        GeoStream(stream_cfg, geo),
+        GeoStream(stream_cfg, geo, tc.shuffle_buffer),
         batch_size=tc.batch_size,
         num_workers=tc.workers,
         worker_init_fn=_worker_init if tc.workers else None,
