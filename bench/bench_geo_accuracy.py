@@ -30,7 +30,13 @@ RESULTS = Path(__file__).resolve().parent / 'results' / 'geo_accuracy.json'
 SEED_START = 7100
 
 
-def samples(geo, worlds: int, per_world: int, random_camera: bool) -> list[dict]:
+def samples(geo, worlds: int, per_world: int, random_camera: bool, cache: str = '') -> list[dict]:
+    """The held-out sequences (rendered, or read from ``cache``/*.npz when present)."""
+    name = f'heldout_{int(random_camera)}_{worlds}x{per_world}.npz'
+    path = Path(cache) / name if cache else None
+    if path is not None and path.exists():
+        with np.load(path) as z:
+            return [{k: z[k][i] for k in z.files} for i in range(len(z['sat']))]
     cfg = GeoStreamConfig(sequences_per_world=per_world, random_camera=random_camera)
     out = []
     for w in range(worlds):
@@ -38,6 +44,9 @@ def samples(geo, worlds: int, per_world: int, random_camera: bool) -> list[dict]
         ws = WorldSequences(seed, cfg, geo)
         rng = np.random.default_rng([seed, 77])
         out.extend(ws.sample(i, rng) for i in range(per_world))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **{k: np.stack([s[k] for s in out]) for k in out[0]})
     return out
 
 
@@ -48,7 +57,15 @@ def main() -> None:
     ap.add_argument('--worlds', type=int, default=8)
     ap.add_argument('--per-world', type=int, default=8)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--cache', default='.cache/geo_heldout', help="'' = always render")
+    ap.add_argument('--render-only', action='store_true')
     args = ap.parse_args()
+    if args.render_only:
+        from cvseq_localizer.model.geo_config import GeoConfig
+
+        for rand in (False, True):
+            samples(GeoConfig(), args.worlds, args.per_world, rand, args.cache)
+        return
     torch.set_num_threads(args.threads)
     tam, _ = load_geo_checkpoint(args.tam)
     base, _ = load_geo_checkpoint(args.baseline, temporal=False)
@@ -61,7 +78,7 @@ def main() -> None:
                 p.zero_()
     res: dict[str, float] = {}
     for name, rand in (('', False), ('random_cam_', True)):
-        val = samples(tam.config, args.worlds, args.per_world, rand)
+        val = samples(tam.config, args.worlds, args.per_world, rand, args.cache)
         m_tam, m_base, m_ref = evaluate(tam, val), evaluate(base, val), evaluate(ref, val)
         res[f'{name}network_median_m'] = m_tam['first_median_m']
         res[f'{name}network_within_4m'] = m_tam['first_within4']
