@@ -39,7 +39,6 @@ from cvseq_localizer.localizer_tiles import TileKeeper, TileState
 from cvseq_localizer.logutil import WarnThrottle
 from cvseq_localizer.runtime.engine import EngineOutput, FrameGeometry, InferenceEngine
 from cvseq_localizer.runtime.engine import engine_info as describe_engine
-from cvseq_localizer.runtime.preprocess import FrameError
 from cvseq_localizer.tile_provider import CoveringAnswer, TileProvider
 from cvseq_localizer.types import (
     COVARIANCE_TYPE_UNKNOWN,
@@ -348,7 +347,7 @@ class Localizer:
         kwargs = plan.geometry.kwargs() if plan.geometry is not None else {}
         try:
             return self.engine.step(image_rgb, plan.tile.sat_feats, plan.hidden, **kwargs)
-        except FrameError as exc:
+        except ValueError as exc:  # FrameError, or a camera/frame the engine cannot use
             self._warn.warn('frame', 'camera frame not usable: %s', exc)
             return 'bad_frame'
 

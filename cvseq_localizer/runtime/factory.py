@@ -114,6 +114,12 @@ def load_engine(
     Raises FileNotFoundError naming a missing file and a ValueError subclass
     (``CheckpointError``, ``ExportFormatError``) naming a corrupt one.
     """
+    from cvseq_localizer.model.geo_checkpoint import is_geo_checkpoint
+
+    if Path(model_path).suffix in CHECKPOINT_SUFFIXES and is_geo_checkpoint(model_path):
+        from cvseq_localizer.runtime.geo_engine import load_geo_engine
+
+        return load_geo_engine(model_path, device)  # geometry-aware network: torch only
     kind, path = resolve_engine(model_path, engine, device)
     if kind == 'onnx':
         from cvseq_localizer.runtime.onnx_engine import OrtEngine
