@@ -253,6 +253,40 @@ class Localizer:
                 self._keeper.forget()
             self._last_fix_enu_m = None
 
+    # --------------------------------------------------------------------- operator commands
+    def reinitialize(
+        self,
+        stamp_ns: int,
+        xy_enu_m: np.ndarray,
+        cov_xy_m2: np.ndarray,
+        yaw_rad: float = math.nan,
+        yaw_var_rad2: float = math.inf,
+    ) -> LocalizerOutput:
+        """Spread the filter around a given pose (map frame; e.g. ``/initialpose``); the heading
+        is fused when its variance is finite and below 1 rad^2. Drops the hidden state.
+
+        Raises:
+            ValueError: no map frame yet (no datum), or an unusable position.
+        """
+        with self._lock:
+            if self.frame is None:
+                raise ValueError('the map frame has no datum yet (set a datum or wait for fixes)')
+            self._events = [LocalizerEvent('reinit', 'initial pose')]
+            self.filter.reset()
+            self.filter.initialize(int(stamp_ns), np.asarray(xy_enu_m, np.float64),
+                                   np.asarray(cov_xy_m2, np.float64))  # fmt: skip
+            if math.isfinite(yaw_var_rad2) and 0.0 < yaw_var_rad2 < 1.0:
+                self._note(self.filter.update_heading(int(stamp_ns), yaw_rad, yaw_var_rad2))
+            self._reset_hidden('reinit', 'initial pose')
+            return self._output(stamp_ns)
+
+    def reset(self) -> None:
+        """Forget the filter and the hidden state (the datum stays); the next fix starts over."""
+        with self._lock:
+            self.filter.reset()
+            self._reset_hidden('reinit', 'reset')
+            self._last_frame_ns = None
+
     # -------------------------------------------------------------------------------- odometry
     def on_odometry(self, odo: OdometrySample) -> LocalizerOutput:
         """Feed wheel speed (signed, m/s) and yaw rate (rad/s, CCW); drives the prediction."""

@@ -1,9 +1,8 @@
 """Re-initialising the filter from ``/initialpose`` and ``~/reset``.
 
-TODO(core): the Localizer should offer ``reinitialize(stamp_ns, xy_enu_m, cov_xy_m2, yaw_rad,
-yaw_var_rad2)`` and ``reset()`` that take its state lock and also drop the network's hidden state
-(and record a ``LocalizerEvent``). Until then this is a stop-gap through the Localizer's public
-``filter`` attribute only; it is used when the core method is missing.
+Through ``Localizer.reinitialize`` / ``Localizer.reset`` (under the Localizer's lock, dropping the
+hidden state); the path through the public ``filter`` attribute below only serves objects
+without them (test doubles).
 """
 
 from __future__ import annotations

@@ -148,3 +148,16 @@ def test_fixes_do_not_wait_for_inference():
     assert not worker.is_alive()
     assert loc.health().frames_with_network == 6
     assert FRAME is not None
+
+
+def test_reinitialize_and_reset_are_operator_commands():
+    engine = HeadingEngine()
+    loc = make(engine, GeoTiles(engine), network_max_yaw_std_deg=180.0)
+    loc.camera = CAMERA
+    drive_east(loc, n=5)
+    out = loc.reinitialize(int(0.6e9), np.array([40.0, 5.0]), np.eye(2), 0.5, 0.01)
+    assert np.linalg.norm(out.estimate.xy_enu_m - [40.0, 5.0]) < 1.0
+    assert ('reinit', 'initial pose') in [(e.kind, e.reason) for e in out.events]
+    loc.reset()
+    assert loc.on_image(int(0.7e9), IMG).estimate is None  # waits for the next fix
+    assert loc.on_gnss(fix(0.8)).estimate is not None
