@@ -156,6 +156,8 @@ def _inputs(h: LocalizerHealth, c: NodeCounters, dropped: int) -> Status:
     values.update({f'bad_image_{k}': v for k, v in sorted(c.bad_images.items())})
     values.update({f'bad_fix_{k}': v for k, v in sorted(c.bad_fixes.items())})
     values.update({f'bad_odometry_{k}': v for k, v in sorted(c.bad_odometry.items())})
+    # Frames the Localizer did not run the network on, by reason (bad_frame, no_camera, ...).
+    values.update({f'skipped_frames_{k}': v for k, v in sorted(h.frames_skipped.items())})
     bad = sum(c.bad_images.values()) + sum(c.bad_fixes.values()) + c.inference_errors
     bad += sum(c.bad_odometry.values())
     level = WARN if bad or c.not_published else OK

@@ -292,12 +292,6 @@ def test_compressed_camera_with_png_bombs_keeps_publishing(sim_run, ros_context)
     assert int(inputs['images']) > int(inputs['bad_image_too_large'])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='ros/diagnostics.py must publish LocalizerHealth.frames_skipped (e.g. a '
-    "'skipped_frames_bad_frame' value): a 1 x 1 camera frame the engine refuses is counted by "
-    'the Localizer but not named on /diagnostics',
-)
 def test_diagnostics_name_camera_frames_the_engine_refuses(sim_run, tiny_checkpoint, ros_context):
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.node import Node
