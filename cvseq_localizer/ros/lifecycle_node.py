@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
-from cvseq_localizer.ros.node import NODE_NAME, LocalizerShell, spin_node
+from cvseq_localizer.ros.node import NODE_NAME, LocalizerShell, run_node
 from cvseq_localizer.ros.params import ParameterError
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
@@ -58,15 +57,7 @@ class LifecycleLocalizerNode(LocalizerShell, LifecycleNode):
 
 def main(args: list[str] | None = None) -> int:
     """Console entry point ``cvseq_localizer_lifecycle``."""
-    rclpy.init(args=args)
-    try:
-        node = LifecycleLocalizerNode()
-    except ParameterError as exc:
-        rclpy.logging.get_logger(NODE_NAME).fatal(str(exc))
-        rclpy.try_shutdown()
-        return 1
-    spin_node(node)
-    return 0
+    return run_node(LifecycleLocalizerNode, args)
 
 
 if __name__ == '__main__':

@@ -237,17 +237,22 @@ def spin_node(node: Node) -> None:
         rclpy.try_shutdown()
 
 
-def main(args: list[str] | None = None) -> int:
-    """Console entry point ``cvseq_localizer`` (``ros2 run cvseq_localizer cvseq_localizer``)."""
+def run_node(make_node: Any, args: list[str] | None = None) -> int:
+    """Init rclpy, build the node (``make_node()``), spin; exit code 1 on bad parameters."""
     rclpy.init(args=args)
     try:
-        node = LocalizerNode()
+        node = make_node()
     except ParameterError as exc:
         rclpy.logging.get_logger(NODE_NAME).fatal(str(exc))
         rclpy.try_shutdown()
         return 1
     spin_node(node)
     return 0
+
+
+def main(args: list[str] | None = None) -> int:
+    """Console entry point ``cvseq_localizer`` (``ros2 run cvseq_localizer cvseq_localizer``)."""
+    return run_node(LocalizerNode, args)
 
 
 if __name__ == '__main__':
