@@ -18,8 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,6 @@ import numpy as np
 from cvseq_localizer.filter import (
     REINITIALIZED,
     RESET,
-    FilterConfig,
     ParticleFilter,
     UpdateResult,
     divide_centre_prior,
@@ -35,6 +33,7 @@ from cvseq_localizer.filter import (
 )
 from cvseq_localizer.geo import CameraModel, LocalFrame
 from cvseq_localizer.geo.datum import DatumConfig, DatumTracker
+from cvseq_localizer.localizer_config import LocalizerConfig, LocalizerStats
 from cvseq_localizer.localizer_tiles import TileKeeper, TileState
 from cvseq_localizer.logutil import WarnThrottle
 from cvseq_localizer.runtime.engine import EngineOutput, FrameGeometry, InferenceEngine
@@ -52,78 +51,7 @@ from cvseq_localizer.types import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LocalizerConfig:
-    """Localizer settings (the filter's own settings are in ``filter``).
-
-    The tile deadline belongs to the tile provider, the GNSS-only decision to whoever builds the
-    Localizer (``pipeline.build_localizer``).
-    """
-
-    # ENU map-frame datum (deg, deg, m); None = automatic (a consistent set of fixes, geo.datum).
-    datum_lat_deg: float | None = None
-    datum_lon_deg: float | None = None
-    datum_alt_m: float = 0.0
-    # Automatic datum: this many fixes within 10 s must agree before it is chosen (geo.datum; 3
-    # outvotes a stray first fix and costs 0.2 s at 10 Hz, 2 s at 1 Hz;
-    # 1 = the first plausible fix; (0, 0) "null island" fixes never count).
-    datum_min_fixes: int = 3
-    # Re-centre the tile when the query position is farther than this fraction of the tile size
-    # from the tile centre (per axis).
-    recenter_fraction: float = 0.25
-    # The filter estimate (instead of the last GNSS fix) centres the tile once its position
-    # standard deviation (m) is below this.
-    converged_std_m: float = 4.0
-    # Skip the network while the filter's position standard deviation (m, largest axis) exceeds
-    # this: the vehicle may then lie outside the tile, and a confident wrong peak inside a wide
-    # cloud would capture it.
-    network_max_std_m: float = 10.0
-    # Use the network only while a GNSS fix was used within this many seconds (0 = always;
-    # None = by engine: 1 s for the perspective networks, which cannot localise on their own
-    # and must not carry the filter through an outage; always for geometry-aware engines, which
-    # do localise on their own and are what carries the filter through dropouts).
-    network_needs_gnss_s: float | None = None
-    # Geometry-aware engines search headings around the filter's; skip them while its heading
-    # standard deviation exceeds this (deg): the window would not contain the true heading.
-    network_max_yaw_std_deg: float = 20.0
-    # Fuse the engine's heading output as a yaw measurement.
-    use_network_heading: bool = True
-    # With a network (which observes the absolute position) every particle also carries the
-    # GNSS receiver's slowly drifting bias as a Gauss-Markov state with this std, m
-    # (``FilterConfig.gnss_bias_sigma_m``; None = keep the filter's own value). Without a network
-    # the bias is unobservable and the filter keeps it off. Development drives 301-304 with the
-    # geometric matcher: fused mean 6.03 m (p99 41 m) without, 2.68 m (p99 9.2 m) with 3 m.
-    network_gnss_bias_sigma_m: float | None = 3.0
-    # Grid temperature (``FilterConfig.grid_temperature``) for geometry-aware engines, whose
-    # calibrated likelihood the filter's mixture blurs (None = keep the filter's). Development
-    # drives 301-304 (40 s; raw GNSS 4.66 m mean / 16.1 m p99), geometric matcher + bias state:
-    # fused 2.08 / 8.4 m at 1.0, 1.72 / 7.6 m at 0.5, 1.04 / 6.2 m at 0.25.
-    geometric_grid_temperature: float | None = 0.25
-    # Divide the network's training centre prior out of its output (``filter.prior``), with the
-    # correction capped at ``prior_cap_sigmas`` sigmas (engines without a prior: no-op).
-    prior_correction: bool = True
-    prior_cap_sigmas: float = 2.5
-    # Reset the hidden state when consecutive frames are further apart than this (s).
-    hidden_reset_gap_s: float = 2.0
-    warn_period_s: float = 5.0
-    filter: FilterConfig = field(default_factory=FilterConfig)
-
-
-@dataclass
-class LocalizerStats:
-    """Counters (mutable, internal; read them through ``Localizer.health()``)."""
-
-    fixes: int = 0
-    fixes_unusable: int = 0
-    fixes_held: Counter = field(default_factory=Counter)
-    frames: int = 0
-    frames_without_position: int = 0
-    frames_with_network: int = 0
-    frames_skipped: Counter = field(default_factory=Counter)
-    hidden_resets: Counter = field(default_factory=Counter)
-    hidden_shifts: int = 0
+__all__ = ['Localizer', 'LocalizerConfig']
 
 
 @dataclass
