@@ -20,7 +20,12 @@ from cvseq_localizer.filter import FilterConfig
 from cvseq_localizer.geo.camera import CameraMount
 from cvseq_localizer.localizer import LocalizerConfig
 from cvseq_localizer.pipeline import PipelineConfig
-from cvseq_localizer.shipped import SHIPPED_MODEL_FILE, shipped_model_or_expected
+from cvseq_localizer.shipped import (
+    DEFAULT_MODEL,
+    GEOMETRIC_MODEL,
+    default_model,
+    shipped_model_or_expected,
+)
 
 _MOUNT = (('x', 'm'), ('y', 'm'), ('z', 'm'), ('roll', 'rad'), ('pitch', 'rad'), ('yaw', 'rad'))
 _TOPIC = re.compile(r'^[~/]?[A-Za-z_][\w/]*$')
@@ -57,8 +62,8 @@ def _filter(name: str, description: str) -> Param:
 
 PARAMS: tuple[Param, ...] = (
     # ------------------------------------------------------------------ model and tiles
-    Param('model_path', '', "checkpoint .pt or ONNX export dir; '' = shipped models/"
-          f'{SHIPPED_MODEL_FILE}', 'pipeline'),
+    Param('model_path', '', "checkpoint .pt, ONNX export dir or 'geometric' (the training-free "
+          f"matcher); '' = the default engine ({DEFAULT_MODEL})", 'pipeline'),
     Param('engine', 'auto', "inference runtime: 'auto', 'torch' or 'onnx'", 'pipeline'),
     Param('device', 'cpu', "'cpu' or 'cuda[:N]'", 'pipeline'),
     Param('providers', ['auto'], "ONNX Runtime providers in order of preference; ['auto'] = "
@@ -256,6 +261,8 @@ def _pipeline(sections: dict[str, dict[str, Any]]) -> PipelineConfig:
 
 def _model_path(value: str, allow_gnss_only: bool) -> str:
     """The model file to load (a missing file is only allowed with GNSS-only fallback)."""
+    if value == GEOMETRIC_MODEL or (not value and default_model() == GEOMETRIC_MODEL):
+        return GEOMETRIC_MODEL  # no weights
     path = Path(value).expanduser() if value else default_model_path()
     if path.exists() or allow_gnss_only:
         return str(path)

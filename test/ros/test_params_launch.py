@@ -74,8 +74,16 @@ def test_missing_model_is_named_unless_gnss_only_is_allowed(tmp_path):
     assert s.pipeline.allow_gnss_only
 
 
-def test_default_model_is_the_shipped_weights(monkeypatch, tmp_path):
+def test_default_model_is_the_default_engine_as_in_replay():
+    """The node and cvseq-replay run the same engine when no model is named."""
+    from cvseq_localizer.shipped import default_model
+
+    assert settings_from_values({'tiles': 'x'}).pipeline.model_path == default_model()
+
+
+def test_named_shipped_weights_resolve(monkeypatch, tmp_path):
     monkeypatch.setenv('AMENT_PREFIX_PATH', str(tmp_path))  # package not installed there
+    monkeypatch.setattr('cvseq_localizer.ros.params.default_model', lambda: None)
     if (ROOT / 'models' / 'small_tam.pt').exists():
         s = settings_from_values({'tiles': 'x'})
         assert s.pipeline.model_path == str(ROOT / 'models' / 'small_tam.pt')
