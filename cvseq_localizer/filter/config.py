@@ -127,7 +127,16 @@ class FilterConfig:
     gnss_outlier_sigma_m: float = 30.0
     # Robust model only: the estimate far from the fixes (diverge_gnss_*) for this long is a
     # divergence, s (longer than multipath episodes, which the mixture handles).
-    robust_diverge_after_s: float = 12.0
+    robust_diverge_after_s: float = 3.0
+    # Robust model only: the fix stream is segmented at jumps (fix_track.FixTrack, a
+    # constant-velocity Kalman filter on the fixes): a fix more than gnss_jump_min_m and
+    # gnss_jump_n_sigma from the track's prediction opens a suspect segment whose fixes are
+    # rejected until the track returns (multipath) or the segment lasts gnss_jump_confirm_s
+    # (a genuine jump: re-anchor there with the track's velocity).
+    gnss_jump_check: bool = True
+    gnss_jump_min_m: float = 6.0
+    gnss_jump_n_sigma: float = 5.0
+    gnss_jump_confirm_s: float = 8.0
     # Standard deviation used when the fix has no covariance (unknown type), m.
     gnss_fallback_sigma_m: float = 5.0
     # Fix standard deviations are clamped to [gnss_min_sigma_m, gnss_max_sigma_m], m.

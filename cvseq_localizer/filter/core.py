@@ -19,6 +19,7 @@ from cvseq_localizer.filter import results as R
 from cvseq_localizer.filter.config import FilterConfig
 from cvseq_localizer.filter.divergence import DivergenceMonitor
 from cvseq_localizer.filter.estimates import extrapolated, past_estimate
+from cvseq_localizer.filter.fix_track import FixTrack
 from cvseq_localizer.filter.gnss import GnssGate, WhiteNoiseScale, sanitize_cov
 from cvseq_localizer.filter.history import ParticleHistory, PastState
 from cvseq_localizer.filter.motion import propagate
@@ -47,6 +48,9 @@ class FilterCore:
         self.stats = FilterStats()
         self._throttle = WarnThrottle(log, config.warn_period_s)
         self._gate = GnssGate()
+        self._fix_track = FixTrack(
+            config.gnss_jump_min_m, config.gnss_jump_n_sigma, config.gnss_jump_confirm_s
+        )
         self._white = WhiteNoiseScale()
         self._bias_cov_m2: np.ndarray | None = None  # the receiver's unobservable bias, m^2
         self._monitor = DivergenceMonitor()
@@ -101,6 +105,7 @@ class FilterCore:
         self._particles = None
         self._stamp_ns = 0
         self._gate.reset()
+        self._fix_track.reset()
         self._monitor.reset()
         self._history.clear()
         self._recent.clear()
@@ -281,9 +286,14 @@ class FilterCore:
     def _reinitialize(
         self, stamp_ns: int, xy: np.ndarray, cov: np.ndarray, reason: str, keep_motion: bool
     ) -> None:
-        """New positions from a fix (``xy``, ``cov``); speed and yaw kept if ``keep_motion``."""
+        """New positions from a fix (``xy``, ``cov``); speed and yaw kept if ``keep_motion``,
+        else drawn from the GNSS fix track's velocity when it has one (a wrong cloud's motion
+        is what made it diverge; an unknown heading lets the next outlier capture it)."""
         old = self._particles
         new = self._initial_particles(xy, cov)
+        velocity = None if keep_motion else self._fix_track.velocity()
+        if velocity is not None:
+            seed_motion(new, *velocity, self._rng)
         if keep_motion and old is not None:
             idx = systematic_resample(old.weights(), self._rng)
             new.speed_mps, new.yaw_rad = old.speed_mps[idx], old.yaw_rad[idx]
@@ -315,6 +325,17 @@ class FilterCore:
         self.stats.reinitializations += 1
         self.stats.last_reinit_reason = reason
         self._throttle.warn('reinit:' + reason, 'particle filter re-initialised: %s', reason)
+
+
+def seed_motion(
+    p: Particles, velocity_enu_mps: np.ndarray, cov_mps2: np.ndarray, rng: np.random.Generator
+) -> None:
+    """Speed and yaw of every particle from a velocity ``N(v, cov + (0.5 m/s)^2 I)`` (ENU):
+    a sharp heading when moving, a spread one near standstill."""
+    cov = cov_mps2 + np.eye(2) * 0.25
+    v = velocity_enu_mps[None, :] + rng.standard_normal((p.size, 2)) @ np.linalg.cholesky(cov).T
+    p.speed_mps = np.hypot(v[:, 0], v[:, 1])
+    p.yaw_rad = np.arctan2(v[:, 1], v[:, 0])
 
 
 def white_cov(cov_m2: np.ndarray, config: FilterConfig) -> np.ndarray:

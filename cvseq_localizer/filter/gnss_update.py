@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cvseq_localizer.filter import fix_track as T
 from cvseq_localizer.filter import results as R
 from cvseq_localizer.filter.gnss import (
     REANCHOR,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from cvseq_localizer.filter.particle_filter import ParticleFilter
 
 GNSS_REANCHOR = 'GNSS re-anchor after consecutive consistent rejections'
+TRACK_PROMOTED = 'GNSS fix track jumped and stayed (re-anchor on the new track)'
 
 
 def apply_fix(
@@ -41,6 +43,18 @@ def apply_fix(
 
 def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     cfg, p = pf.config, pf._particles
+    if cfg.gnss_jump_check:
+        label = pf._fix_track.add(stamp_ns, xy, max_sigma_m(cov))
+        if label == T.SUSPECT:
+            pf.stats.fixes_rejected += 1
+            pf._throttle.warn('jump', 'GNSS fix rejected: the fix track jumped (multipath?)')
+            return R.REJECTED, R.JUMP, float('nan')
+        if label == T.PROMOTED:
+            pf.stats.reanchors += 1
+            pf.stats.fixes_accepted += 1
+            pf._last_fix = (stamp_ns, xy, cov)
+            pf._reinitialize(stamp_ns, xy, cov, TRACK_PROMOTED, keep_motion=False)
+            return R.USED, '', 1.0
     pos = p.xy_enu_m if past is None else past.xy_enu_m
     bias = p.bias_enu_m if past is None else past.bias_enu_m
     w = p.weights()

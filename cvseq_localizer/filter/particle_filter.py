@@ -17,7 +17,7 @@ import numpy as np
 from cvseq_localizer.filter import clock
 from cvseq_localizer.filter import results as R
 from cvseq_localizer.filter.core import FilterCore
-from cvseq_localizer.filter.gnss import sanitize_cov
+from cvseq_localizer.filter.gnss import max_sigma_m, sanitize_cov
 from cvseq_localizer.filter.gnss_update import apply_fix
 from cvseq_localizer.filter.grid import grid_log_likelihood, validate_grid
 from cvseq_localizer.filter.heading import heading_log_likelihood
@@ -105,6 +105,8 @@ class ParticleFilter(FilterCore):
                 return self._result(R.IGNORED, self._timing_reason(timing))
         if self._particles is None:
             self.initialize(stamp_ns, xy, cov)
+            self._fix_track.reset()
+            self._fix_track.add(stamp_ns, xy, max_sigma_m(cov))
             self._recent.seen('gnss', stamp_ns)
             self.stats.fixes_accepted += 1
             return self._result(R.USED)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 USED = 'used'
-REJECTED = 'rejected'  # a valid measurement judged an outlier (paper gate only)
+REJECTED = 'rejected'  # a valid measurement judged an outlier (gate, fix-track jump)
 IGNORED = 'ignored'  # unusable input (NaN, absurd, duplicated, too late, from the future)
 
 # event kinds
@@ -29,6 +29,7 @@ CLOCK_JUMP = 'clock jumped back'
 CLOCK_JUMP_FORWARD = 'clock jumped forward'
 NON_FINITE = 'non-finite likelihood'
 GATE = 'outside the gate'
+JUMP = 'the GNSS fix track jumped (suspected multipath)'
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ class FilterStats:
     """
 
     fixes_accepted: int = 0  # fixes used in an update (including the initialising fix)
-    fixes_rejected: int = 0  # fixes rejected by the outlier gate (paper_gate model)
+    fixes_rejected: int = 0  # fixes rejected by the gate (paper_gate) or as a fix-track jump
     fixes_ignored: int = 0  # NaN / unusable / duplicated / too late / future fixes
     fixes_late: int = 0  # fixes fused at a stamp behind the filter time (history)
     grids_used: int = 0  # grid frames that weighted the particles

@@ -60,7 +60,8 @@ def _converged(seed: int, duration_s: float = 15.0, use_grid: bool = True, **kw)
 
 
 def test_30m_gnss_outlier_is_down_weighted_and_next_fix_counts():
-    pf, drive = _converged(5)
+    # the mixture itself (the fix-track jump check would reject this outlier outright)
+    pf, drive = _converged(5, gnss_jump_check=False)
     t = int(drive.stamps_ns[-1]) + NS // 10
     truth = drive.xy_enu_m[-1] + np.array([1.0, 0.0])
     before = pf.estimate()
@@ -72,6 +73,19 @@ def test_30m_gnss_outlier_is_down_weighted_and_next_fix_counts():
     r = pf.update_gnss(t + NS, truth + np.array([10.0, 0.0]), np.eye(2) * 9.0)
     assert r.used and r.inlier_prob > 0.5  # the next good fix has its full weight
     assert pf.stats.fixes_rejected == 0
+
+
+def test_30m_jump_is_rejected_by_the_fix_track_and_next_good_fix_counts():
+    pf, drive = _converged(5)
+    t = int(drive.stamps_ns[-1]) + NS // 10
+    truth = drive.xy_enu_m[-1] + np.array([1.0, 0.0])
+    before = pf.estimate()
+    r = pf.update_gnss(t, truth + np.array([0.0, 30.0]), np.eye(2) * 9.0)
+    assert not r.used and r.status == 'rejected' and 'jumped' in r.reason
+    assert pf.stats.fixes_rejected == 1
+    assert np.hypot(*(pf.estimate().xy_enu_m - before.xy_enu_m)) < 2.0  # motion only (0.1 s)
+    r = pf.update_gnss(t + NS // 10, truth + np.array([1.0, 0.0]), np.eye(2) * 9.0)
+    assert r.used and r.inlier_prob > 0.5  # back on the track: full weight at once
 
 
 def test_paper_gate_rejects_30m_outlier_and_counts_it():
@@ -123,14 +137,17 @@ def test_confidently_wrong_grid_frame_moves_estimate_little():
     assert np.hypot(*(after - truth)) < 3.0
 
 
-def test_persistent_gnss_jump_is_followed_without_lockout():
-    pf = _pf(8)
+@pytest.mark.parametrize('jump_check', [True, False], ids=['fix_track', 'mixture_only'])
+def test_persistent_gnss_jump_is_followed_without_lockout(jump_check):
+    pf = _pf(8, gnss_jump_check=jump_check)
     rng = np.random.default_rng(2)
     for k in range(100):
         pf.update_gnss(k * NS // 10, rng.standard_normal(2), np.eye(2))
     for k in range(100, 250):  # the receiver's position jumps by 40 m and stays there
         pf.update_gnss(k * NS // 10, np.array([40.0, 0.0]) + rng.standard_normal(2), np.eye(2))
-    assert pf.stats.fixes_rejected == 0
+    # the fix track holds the jump off for gnss_jump_confirm_s (8 s at 10 Hz), then re-anchors
+    assert pf.stats.fixes_rejected == (80 if jump_check else 0)
+    assert pf.stats.reanchors == int(jump_check)
     assert np.hypot(*(pf.estimate().xy_enu_m - [40.0, 0.0])) < 2.0
 
 
