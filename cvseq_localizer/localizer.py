@@ -268,7 +268,7 @@ class Localizer:
         skipped = self._guard(stamp_ns, prior)
         geometry = None
         if not skipped and self.engine.needs_camera:
-            geometry, skipped = self._geometry(prior, camera or self.camera)
+            geometry, skipped = self._geometry(stamp_ns, prior, camera or self.camera)
         if skipped:
             return _FramePlan(stamp_ns, skipped), None
         tile, new_tile = self._keeper.choose(self._query_enu_m(prior), self.frame)
@@ -294,14 +294,23 @@ class Localizer:
         return ''
 
     def _geometry(
-        self, prior: Estimate, camera: CameraModel | None
+        self, stamp_ns: int, prior: Estimate, camera: CameraModel | None
     ) -> tuple[FrameGeometry | None, str]:
         if camera is None:
             self._warn.warn('camera', 'no camera model for a geometry-aware engine: GNSS-only')
             return None, 'no_camera'
         yaw_std = math.sqrt(max(prior.yaw_var_rad2, 0.0))
-        if not yaw_std <= math.radians(self.config.network_max_yaw_std_deg):
+        limit = math.radians(self.config.network_max_yaw_std_deg)
+        if not yaw_std <= limit:
             return None, 'heading_uncertain'
+        # The engine searches headings around the filter's and its heading output then
+        # confirms the filter's: a wrong, confident heading would lock itself in. While the
+        # GNSS fix track moves it is the independent check (FixTrack.heading).
+        track = self.filter.gnss_heading(stamp_ns, self.config.network_heading_check_s)
+        if track is not None:
+            off = abs((prior.yaw_rad - track[0] + math.pi) % (2 * math.pi) - math.pi)
+            if off > max(3.0 * track[1], limit):
+                return None, 'heading_disagrees_gnss'
         return FrameGeometry(camera, float(prior.yaw_rad), yaw_std), ''
 
     def _infer(self, plan: _FramePlan, image_rgb: np.ndarray) -> EngineOutput | str:

@@ -43,6 +43,11 @@ class LocalizerConfig:
     # Geometry-aware engines search headings around the filter's; skip them while its heading
     # standard deviation exceeds this (deg): the window would not contain the true heading.
     network_max_yaw_std_deg: float = 20.0
+    # ... and while the GNSS fix track (fixes within this many seconds, moving) gives a heading
+    # farther than max(3 sigma, network_max_yaw_std_deg) from the filter's (0 = no check).
+    # Development drive 313 (urban): a 57 deg wrong heading at start-up, confirmed frame after
+    # frame by the engine searching around it, carried the fused filter 83 m off.
+    network_heading_check_s: float = 1.0
     # Fuse the engine's heading output as a yaw measurement.
     use_network_heading: bool = True
     # With a network (which observes the absolute position) every particle also carries the

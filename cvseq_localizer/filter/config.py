@@ -137,6 +137,16 @@ class FilterConfig:
     gnss_jump_min_m: float = 6.0
     gnss_jump_n_sigma: float = 5.0
     gnss_jump_confirm_s: float = 8.0
+    # Robust model only: while the fix track moves faster than motion_check_min_speed_mps, the
+    # cloud's mean yaw disagreeing with the track's heading by more than
+    # max(motion_check_n_sigma * its std, motion_check_min_deg) for motion_check_after_s
+    # re-draws every particle's speed and yaw from the track (positions kept): a heading that
+    # locked onto a wrong value at low speed (or was confirmed by a network searching around
+    # it) does not survive on a moving vehicle. 0 s = off.
+    motion_check_after_s: float = 1.0
+    motion_check_min_speed_mps: float = 3.0
+    motion_check_n_sigma: float = 3.0
+    motion_check_min_deg: float = 20.0
     # Standard deviation used when the fix has no covariance (unknown type), m.
     gnss_fallback_sigma_m: float = 5.0
     # Fix standard deviations are clamped to [gnss_min_sigma_m, gnss_max_sigma_m], m.

@@ -62,6 +62,7 @@ class FilterCore:
         self._odom: tuple[int, float, float, float, float] | None = None
         self._last_grid_ns: int | None = None
         self._last_divergence_ns: int | None = None
+        self._motion_far_since_ns: int | None = None
         self._last_fix: tuple[int, np.ndarray, np.ndarray] | None = None
         self._est: Estimate | None = None
         self._events: list[FilterEvent] = []
@@ -112,6 +113,7 @@ class FilterCore:
         self._odom = None
         self._last_grid_ns = None
         self._last_divergence_ns = None
+        self._motion_far_since_ns = None
         self._last_fix = None
         self._bias_cov_m2 = None
         self._white.reset()

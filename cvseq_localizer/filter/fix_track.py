@@ -122,6 +122,21 @@ class FixTrack:
             return None
         return self._track.x[2:].copy(), self._track.p[2:, 2:].copy()
 
+    def heading(self, min_speed_mps: float) -> tuple[float, float, int] | None:
+        """``(yaw rad, std rad, stamp ns)`` of the confirmed track's velocity (REP-103) while
+        it moves faster than ``min_speed_mps``; the std is the velocity's cross-track std over
+        the speed."""
+        vel = self.velocity()
+        if vel is None:
+            return None
+        v, cov = vel
+        speed = float(np.hypot(*v))
+        if speed < min_speed_mps:
+            return None
+        across = np.array([-v[1], v[0]]) / speed
+        std = math.sqrt(max(float(across @ cov @ across), 0.0)) / speed
+        return math.atan2(v[1], v[0]), std, self._track.stamp_ns
+
     def add(self, stamp_ns: int, xy_enu_m: np.ndarray, reported_sigma_m: float) -> str:
         """Classify one fix (in stamp order; an older stamp is classified, not tracked)."""
         xy = np.asarray(xy_enu_m, np.float64)

@@ -6,12 +6,14 @@ file stays one idea.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cvseq_localizer.filter import fix_track as T
 from cvseq_localizer.filter import results as R
+from cvseq_localizer.filter.core import seed_motion
 from cvseq_localizer.filter.gnss import (
     REANCHOR,
     REJECT,
@@ -20,6 +22,7 @@ from cvseq_localizer.filter.gnss import (
     robust_gnss_log_likelihood,
 )
 from cvseq_localizer.filter.history import PastState
+from cvseq_localizer.filter.results import FilterEvent
 from cvseq_localizer.filter.summary import summarize, weighted_mean_xy
 
 if TYPE_CHECKING:
@@ -55,6 +58,8 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
             pf._last_fix = (stamp_ns, xy, cov)
             pf._reinitialize(stamp_ns, xy, cov, TRACK_PROMOTED, keep_motion=False)
             return R.USED, '', 1.0
+        if past is None:
+            _check_motion(pf, stamp_ns)
     pos = p.xy_enu_m if past is None else past.xy_enu_m
     bias = p.bias_enu_m if past is None else past.bias_enu_m
     w = p.weights()
@@ -87,6 +92,37 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     if inlier > 0.5 and (pf._last_fix is None or stamp_ns >= pf._last_fix[0]):
         pf._last_fix = (stamp_ns, xy, cov)
     return R.USED, '', inlier
+
+
+def _check_motion(pf: ParticleFilter, stamp_ns: int) -> None:
+    """Re-draw speed and yaw from the fix track when the cloud's velocity has disagreed with
+    it for ``motion_check_after_s`` (see ``FilterConfig.motion_check_*``)."""
+    cfg, p = pf.config, pf._particles
+    track = pf._fix_track.velocity()
+    if cfg.motion_check_after_s <= 0 or track is None:
+        return
+    v_track, cov_track = track
+    heading = pf._fix_track.heading(cfg.motion_check_min_speed_mps)
+    if heading is None:
+        pf._motion_far_since_ns = None
+        return
+    yaw_track, yaw_std, _ = heading
+    w = p.weights()
+    yaw = math.atan2(float(np.sum(w * np.sin(p.yaw_rad))), float(np.sum(w * np.cos(p.yaw_rad))))
+    off = abs((yaw - yaw_track + math.pi) % (2 * math.pi) - math.pi)
+    if off <= max(cfg.motion_check_n_sigma * yaw_std, math.radians(cfg.motion_check_min_deg)):
+        pf._motion_far_since_ns = None
+        return
+    if pf._motion_far_since_ns is None:
+        pf._motion_far_since_ns = stamp_ns
+    if (stamp_ns - pf._motion_far_since_ns) * 1e-9 < cfg.motion_check_after_s:
+        return
+    seed_motion(p, v_track, cov_track, pf._rng)
+    pf._est = None
+    pf._motion_far_since_ns = None
+    pf.stats.motion_reseeds += 1
+    pf._events.append(FilterEvent(R.MOTION_RESEEDED, R.MOTION_DISAGREES, int(stamp_ns)))
+    pf._throttle.warn('motion', 'speed/yaw re-drawn: %s', R.MOTION_DISAGREES)
 
 
 def _paper_gate(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:

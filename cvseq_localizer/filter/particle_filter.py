@@ -73,6 +73,17 @@ class ParticleFilter(FilterCore):
             last_reinit_reason=s.last_reinit_reason,
         )
 
+    def gnss_heading(self, stamp_ns: int, max_age_s: float) -> tuple[float, float] | None:
+        """``(yaw rad, std rad)`` of the GNSS fix track (robust model) when its last fix is at
+        most ``max_age_s`` older than ``stamp_ns`` and it moves faster than
+        ``motion_check_min_speed_mps``; else None."""
+        if max_age_s <= 0 or self._particles is None:
+            return None
+        heading = self._fix_track.heading(self.config.motion_check_min_speed_mps)
+        if heading is None or (int(stamp_ns) - heading[2]) * 1e-9 > max_age_s:
+            return None
+        return heading[0], heading[1]
+
     def predict(self, stamp_ns: int) -> UpdateResult:
         """Move the particles to ``stamp_ns`` (no motion before initialisation or for a stamp
         behind the filter time; a clock jump resets)."""

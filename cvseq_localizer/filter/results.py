@@ -18,6 +18,7 @@ IGNORED = 'ignored'  # unusable input (NaN, absurd, duplicated, too late, from t
 INITIALIZED = 'initialized'
 REINITIALIZED = 'reinitialized'
 RESET = 'reset'
+MOTION_RESEEDED = 'motion_reseeded'  # speed and yaw re-drawn, positions kept
 
 # reasons (stable strings: diagnostics and tests match on them)
 NOT_INITIALIZED = 'filter not initialised'
@@ -30,6 +31,7 @@ CLOCK_JUMP_FORWARD = 'clock jumped forward'
 NON_FINITE = 'non-finite likelihood'
 GATE = 'outside the gate'
 JUMP = 'the GNSS fix track jumped (suspected multipath)'
+MOTION_DISAGREES = 'motion disagrees with the GNSS fix track'
 
 
 @dataclass(frozen=True)

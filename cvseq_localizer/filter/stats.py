@@ -29,6 +29,7 @@ class FilterStats:
     resamples: int = 0
     reinitializations: int = 0  # re-anchors, divergences and clock-jump resets
     reanchors: int = 0  # re-initialisations on persistent, self-consistent GNSS jumps
+    motion_reseeds: int = 0  # speed/yaw re-drawn from the GNSS fix track's velocity
     divergences: int = 0  # detected divergences (each followed by a re-initialisation)
     clock_resets: int = 0  # resets because a stamp went back (or forward) by a clock jump
     too_late: int = 0  # inputs older than the history window (ignored)

@@ -85,3 +85,32 @@ def test_promotion_reinitialises_with_the_track_heading():
     est = pf.estimate()
     assert np.hypot(*(est.xy_enu_m - (truth[-1] + [25.0, 0.0]))) < 3.0
     assert abs(np.degrees(est.yaw_rad) + 90.0) < 10.0
+
+
+def test_wrong_confident_heading_is_reseeded_from_the_track():
+    """A cloud sure of a heading 60 deg off (e.g. locked in at standstill) gets the track's."""
+    stamps, truth, fixes = _fixes(200, speed=(7.0, 0.0), seed=6)
+    pf = ParticleFilter(FilterConfig(), np.random.default_rng(3))
+    for s, f in zip(stamps[:60], fixes[:60]):
+        pf.update_gnss(int(s), f, np.eye(2))
+    pf.particles.yaw_rad[:] = np.radians(60.0)  # the lock-in, injected
+    events = []
+    for s, f in zip(stamps[60:], fixes[60:]):
+        events += pf.update_gnss(int(s), f, np.eye(2)).events
+    assert pf.stats.motion_reseeds >= 1
+    assert any(e.kind == 'motion_reseeded' for e in events)
+    assert abs(np.degrees(pf.estimate().yaw_rad)) < 10.0
+    heading = pf.gnss_heading(int(stamps[-1]), 1.0)
+    assert heading is not None and abs(heading[0]) < 0.2
+    assert pf.gnss_heading(int(stamps[-1]) + 2 * NS, 1.0) is None  # stale: no check
+
+
+def test_motion_check_off_keeps_the_wrong_heading():
+    stamps, truth, fixes = _fixes(200, speed=(7.0, 0.0), seed=6)
+    pf = ParticleFilter(FilterConfig(motion_check_after_s=0.0), np.random.default_rng(3))
+    for s, f in zip(stamps[:60], fixes[:60]):
+        pf.update_gnss(int(s), f, np.eye(2))
+    pf.particles.yaw_rad[:] = np.radians(60.0)
+    for s, f in zip(stamps[60:80], fixes[60:80]):
+        pf.update_gnss(int(s), f, np.eye(2))
+    assert pf.stats.motion_reseeds == 0

@@ -7,6 +7,7 @@ import threading
 import numpy as np
 from test_localizer import FRAME, GROUND_M, IMG, GeoTiles, N, RecordingEngine, fix, make
 
+from cvseq_localizer.filter import FilterConfig
 from cvseq_localizer.geo import CameraModel
 from cvseq_localizer.runtime.engine import EngineOutput
 from cvseq_localizer.runtime.heading import HeadingEvidence
@@ -92,6 +93,45 @@ def test_uncertain_heading_skips_the_heading_search():
     loc.camera = CAMERA
     loc.on_gnss(fix(0.0))  # a standing start: the heading is unknown
     assert loc.on_image(int(0.05e9), IMG).network_skipped == 'heading_uncertain'
+
+
+class ConfirmingEngine(HeadingEngine):
+    """Measures whatever heading it is told to search around (std 2 deg) and puts its peak on
+    the filter's estimate: an engine whose heading window missed the true heading and that
+    confirms the prior instead (what the geometric matcher did on development drive 313)."""
+
+    localizer = None
+
+    def step(self, ground, feats, hidden, *, camera, yaw_prior_rad, yaw_prior_std_rad=None):
+        self.yaw_rad = yaw_prior_rad
+        self.target_enu = self.localizer.filter.estimate().xy_enu_m
+        return super().step(ground, feats, hidden, camera=camera, yaw_prior_rad=yaw_prior_rad,
+                            yaw_prior_std_rad=yaw_prior_std_rad)  # fmt: skip
+
+
+def test_heading_that_disagrees_with_the_gnss_track_stops_the_engine():
+    """A filter heading 60 deg off (locked in at a standing start, say) that an engine keeps
+    confirming: the GNSS fix track's heading is the independent check that stops the engine
+    until GNSS has corrected the heading (the filter's own motion check is off here)."""
+
+    def run(check_s):
+        engine = ConfirmingEngine()
+        loc = make(engine, GeoTiles(engine), network_heading_check_s=check_s,
+                   filter=FilterConfig(motion_check_after_s=0.0))  # fmt: skip
+        loc.camera, engine.localizer = CAMERA, loc
+        drive_east(loc, n=30, speed=8.0, var_m2=1.0)
+        loc.filter.particles.yaw_rad[:] = math.radians(60.0)  # the lock-in, injected
+        calls = len(engine.geometry)
+        drive_east(loc, n=30, speed=8.0, var_m2=1.0, t0=3.0)
+        wrong = [g for g in engine.geometry[calls:] if abs(g[1]) > math.radians(30.0)]
+        return loc.health().frames_skipped, len(wrong)
+
+    skipped, wrong = run(1.0)
+    assert skipped['heading_disagrees_gnss'] > 10
+    assert wrong <= 2  # the frame or two before the track's heading disagrees by 3 sigma
+    skipped_off, wrong_off = run(0.0)
+    assert 'heading_disagrees_gnss' not in skipped_off
+    assert wrong_off > 10  # without the check the engine searches around the wrong heading
 
 
 def test_odometry_is_fused():
