@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -33,14 +33,20 @@ from cvseq_localizer.filter import (
 )
 from cvseq_localizer.geo import CameraModel, LocalFrame
 from cvseq_localizer.geo.datum import DatumConfig, DatumTracker
-from cvseq_localizer.localizer_config import LocalizerConfig, LocalizerStats
-from cvseq_localizer.localizer_tiles import TileKeeper, TileState
+from cvseq_localizer.localizer_config import LocalizerConfig, LocalizerStats, build_health
+from cvseq_localizer.localizer_frames import (
+    FramePlan,
+    NetworkResult,
+    frame_geometry,
+    network_guard,
+    training_camera,
+)
+from cvseq_localizer.localizer_tiles import TileKeeper
 from cvseq_localizer.logutil import WarnThrottle
-from cvseq_localizer.runtime.engine import EngineOutput, FrameGeometry, InferenceEngine
+from cvseq_localizer.runtime.engine import EngineOutput, InferenceEngine
 from cvseq_localizer.runtime.engine import engine_info as describe_engine
 from cvseq_localizer.tile_provider import CoveringAnswer, TileProvider
 from cvseq_localizer.types import (
-    COVARIANCE_TYPE_UNKNOWN,
     Estimate,
     GnssFix,
     GridBelief,
@@ -52,25 +58,6 @@ from cvseq_localizer.types import (
 
 log = logging.getLogger(__name__)
 __all__ = ['Localizer', 'LocalizerConfig']
-
-
-@dataclass
-class _FramePlan:
-    """What ``on_image`` decided under the lock before running the network."""
-
-    stamp_ns: int
-    skipped: str = ''
-    tile: TileState | None = None
-    hidden: Any = None
-    geometry: FrameGeometry | None = None
-
-
-@dataclass
-class _NetworkResult:
-    belief: GridBelief | None = None
-    xy_enu_m: np.ndarray | None = None
-    skipped: str = ''
-    yaw: tuple[float, float] | None = None
 
 
 class Localizer:
@@ -109,7 +96,7 @@ class Localizer:
                 filter_config, grid_temperature=config.geometric_grid_temperature
             )
         self.filter = ParticleFilter(filter_config, rng)
-        self.camera = camera or _training_camera(engine)
+        self.camera = camera or training_camera(engine)
         self._stats = LocalizerStats()
         fixed = None
         if config.datum_lat_deg is not None and config.datum_lon_deg is not None:
@@ -157,7 +144,7 @@ class Localizer:
                 self.filter.reset()
                 self._events.append(LocalizerEvent('reinit', 'relocation', decision.reason))
                 self._reset_hidden('reinit', 'relocation')
-            self._note(self.filter.update_gnss(fix.stamp_ns, xy, _fix_cov(fix)))
+            self._note(self.filter.update_gnss(fix.stamp_ns, xy, fix.horizontal_cov_m2()))
             self._last_fix_enu_m, self._last_fix_ns = xy, int(fix.stamp_ns)
             self._last_fix_alt_m = _finite(fix.alt_m, self._last_fix_alt_m)
             if self._keeper is not None:
@@ -238,7 +225,7 @@ class Localizer:
                 self._events = []
                 plan, new_tile = self._plan(int(stamp_ns), camera)
                 if plan.skipped:
-                    return self._finish(plan, _NetworkResult(skipped=plan.skipped))
+                    return self._finish(plan, NetworkResult(skipped=plan.skipped))
             if new_tile is not None:  # encode a new tile outside the state lock
                 feats = self.engine.encode_satellite(new_tile.geo.image)
                 with self._lock:
@@ -252,68 +239,37 @@ class Localizer:
 
     def _plan(
         self, stamp_ns: int, camera: CameraModel | None
-    ) -> tuple[_FramePlan, CoveringAnswer | None]:
+    ) -> tuple[FramePlan, CoveringAnswer | None]:
         """What this frame will do, decided under the lock (a new tile is encoded outside)."""
         self._stats.frames += 1
         if not self.filter.is_initialized or self.frame is None:
             self._stats.frames_without_position += 1
-            return _FramePlan(stamp_ns, 'no_position'), None
+            return FramePlan(stamp_ns, 'no_position'), None
         self._note(self.filter.predict(stamp_ns))
         if not self.filter.is_initialized:  # the clock jumped back: wait for a fix
             self._stats.frames_without_position += 1
-            return _FramePlan(stamp_ns, 'no_position'), None
+            return FramePlan(stamp_ns, 'no_position'), None
         if not self.network_enabled:
-            return _FramePlan(stamp_ns, 'gnss_only'), None
+            return FramePlan(stamp_ns, 'gnss_only'), None
         prior = self.filter.estimate_at(stamp_ns)
-        skipped = self._guard(stamp_ns, prior)
+        skipped = network_guard(self.config, self.engine, stamp_ns, prior, self._last_fix_ns)
         geometry = None
         if not skipped and self.engine.needs_camera:
-            geometry, skipped = self._geometry(stamp_ns, prior, camera or self.camera)
+            geometry, skipped = frame_geometry(self.config, self.filter, stamp_ns, prior,
+                                               camera or self.camera, self._warn)  # fmt: skip
         if skipped:
-            return _FramePlan(stamp_ns, skipped), None
+            return FramePlan(stamp_ns, skipped), None
         tile, new_tile = self._keeper.choose(self._query_enu_m(prior), self.frame)
         if tile is None and new_tile is None:
-            return _FramePlan(stamp_ns, 'no_tile'), None
+            return FramePlan(stamp_ns, 'no_tile'), None
         if self._last_frame_ns is not None:
             gap_s = (stamp_ns - self._last_frame_ns) * 1e-9
             if gap_s > self.config.hidden_reset_gap_s:
                 self._reset_hidden('time_gap', f'{gap_s:.1f} s')
         self._last_frame_ns = stamp_ns
-        return _FramePlan(stamp_ns, '', tile, self._hidden, geometry), new_tile
+        return FramePlan(stamp_ns, '', tile, self._hidden, geometry), new_tile
 
-    def _guard(self, stamp_ns: int, prior: Estimate) -> str:
-        """Why the network must not run on this frame ('' = it may)."""
-        if max_sigma_m(prior.cov_xy_m2) > self.config.network_max_std_m:
-            return 'uncertain'
-        limit_s = self.config.network_needs_gnss_s
-        if limit_s is None:
-            limit_s = 0.0 if self.engine.needs_camera else 1.0
-        if limit_s > 0 and self._last_fix_ns is not None:
-            if (stamp_ns - self._last_fix_ns) * 1e-9 > limit_s:
-                return 'gnss_stale'
-        return ''
-
-    def _geometry(
-        self, stamp_ns: int, prior: Estimate, camera: CameraModel | None
-    ) -> tuple[FrameGeometry | None, str]:
-        if camera is None:
-            self._warn.warn('camera', 'no camera model for a geometry-aware engine: GNSS-only')
-            return None, 'no_camera'
-        yaw_std = math.sqrt(max(prior.yaw_var_rad2, 0.0))
-        limit = math.radians(self.config.network_max_yaw_std_deg)
-        if not yaw_std <= limit:
-            return None, 'heading_uncertain'
-        # The engine searches headings around the filter's and its heading output then
-        # confirms the filter's: a wrong, confident heading would lock itself in. While the
-        # GNSS fix track moves it is the independent check (FixTrack.heading).
-        track = self.filter.gnss_heading(stamp_ns, self.config.network_heading_check_s)
-        if track is not None:
-            off = abs((prior.yaw_rad - track[0] + math.pi) % (2 * math.pi) - math.pi)
-            if off > max(3.0 * track[1], limit):
-                return None, 'heading_disagrees_gnss'
-        return FrameGeometry(camera, float(prior.yaw_rad), yaw_std), ''
-
-    def _infer(self, plan: _FramePlan, image_rgb: np.ndarray) -> EngineOutput | str:
+    def _infer(self, plan: FramePlan, image_rgb: np.ndarray) -> EngineOutput | str:
         """Run the engine (no lock held); a frame it cannot use is a reason, never a raise."""
         kwargs = plan.geometry.kwargs() if plan.geometry is not None else {}
         try:
@@ -322,17 +278,17 @@ class Localizer:
             self._warn.warn('frame', 'camera frame not usable: %s', exc)
             return 'bad_frame'
 
-    def _commit(self, plan: _FramePlan, out: EngineOutput | str) -> _NetworkResult:
+    def _commit(self, plan: FramePlan, out: EngineOutput | str) -> NetworkResult:
         if isinstance(out, str):
-            return _NetworkResult(skipped=out)
+            return NetworkResult(skipped=out)
         if plan.hidden is self._hidden:  # nothing reset or shifted it meanwhile
             self._hidden = out.hidden
         if not out.ground_visible:
-            return _NetworkResult(skipped='no_ground')
+            return NetworkResult(skipped='no_ground')
         behind_s = (self.filter.stamp_ns - plan.stamp_ns) * 1e-9
         if behind_s > self.config.filter.history_s:  # inference outlasted the filter's history
             self._warn.warn('late', 'network result %.1f s late: not fused', behind_s)
-            return _NetworkResult(skipped='too_late')
+            return NetworkResult(skipped='too_late')
         belief = GridBelief(out.prob, out.offsets, plan.tile.geo, plan.stamp_ns)
         points = belief.points_enu(self.frame)
         weights = out.prob.ravel()
@@ -349,9 +305,9 @@ class Localizer:
             if self.config.use_network_heading:
                 self._note(self.filter.update_heading(plan.stamp_ns, *yaw))
         self._stats.frames_with_network += 1
-        return _NetworkResult(belief, belief.argmax_enu(self.frame), yaw=yaw)
+        return NetworkResult(belief, belief.argmax_enu(self.frame), yaw=yaw)
 
-    def _finish(self, plan: _FramePlan, net: _NetworkResult) -> LocalizerOutput:
+    def _finish(self, plan: FramePlan, net: NetworkResult) -> LocalizerOutput:
         if net.skipped and net.skipped != 'no_position':
             self._stats.frames_skipped[net.skipped] += 1
         return self._output(plan.stamp_ns, net)
@@ -410,8 +366,8 @@ class Localizer:
         lat, lon, _ = self.frame.to_geodetic(est.xy_enu_m[0], est.xy_enu_m[1])
         return replace(est, lat_deg=float(lat), lon_deg=float(lon))
 
-    def _output(self, stamp_ns: int, net: _NetworkResult | None = None) -> LocalizerOutput:
-        net = net or _NetworkResult()
+    def _output(self, stamp_ns: int, net: NetworkResult | None = None) -> LocalizerOutput:
+        net = net or NetworkResult()
         latlon = None
         if net.xy_enu_m is not None:
             lat, lon, _ = self.frame.to_geodetic(net.xy_enu_m[0], net.xy_enu_m[1])
@@ -425,62 +381,16 @@ class Localizer:
     def health(self) -> LocalizerHealth:
         """A snapshot of the counters (thread-safe; cheap enough for a 1 Hz diagnostics timer)."""
         with self._lock:
-            s, f = self._stats, self.filter.health()
-            keeper = self._keeper
-            return LocalizerHealth(
-                network_enabled=self.network_enabled,
-                filter_initialized=f.initialized,
-                engine_info=describe_engine(self.engine) if self.network_enabled else {},
-                fixes=s.fixes,
-                fixes_unusable=s.fixes_unusable,
-                fixes_accepted=f.fixes_used,
-                fixes_rejected=f.fixes_rejected,
-                fixes_held=dict(s.fixes_held),
-                odometry_used=f.odometry_used,
-                headings_used=f.headings_used,
-                frames=s.frames,
-                frames_without_position=s.frames_without_position,
-                frames_without_tile=s.frames_skipped['no_tile'],
-                frames_with_network=s.frames_with_network,
-                frames_uncertain=s.frames_skipped['uncertain'] + s.frames_skipped['gnss_stale'],
-                frames_skipped=dict(s.frames_skipped),
-                grids_used=f.grids_used,
-                resamples=self.filter.stats.resamples,
-                reinitializations=f.reinitializations,
-                last_reinit_reason=f.last_reinit_reason,
-                hidden_resets=dict(s.hidden_resets),
-                hidden_shifts=s.hidden_shifts,
-                tiles_encoded=keeper.tiles_encoded if keeper else 0,
-                last_tile_reason=keeper.last_reason if keeper else '',
-                tiles=self.tiles.health() if self.tiles is not None else None,
-            )
+            return build_health(
+                self._stats, self.filter.health(), self.filter.stats.resamples,
+                describe_engine(self.engine) if self.network_enabled else None, self._keeper,
+                self.tiles.health() if self.tiles is not None else None,
+            )  # fmt: skip
 
     def close(self) -> None:
         """Stop the tile provider's background workers."""
         if self.tiles is not None:
             self.tiles.close()
-
-
-def _training_camera(engine: InferenceEngine | None) -> CameraModel | None:
-    """The camera recorded in the engine's metadata (``camera``: ``CameraModel.to_dict()``)."""
-    data = (engine.metadata or {}).get('camera') if engine is not None else None
-    if not isinstance(data, dict):
-        return None
-    try:
-        return CameraModel.from_dict(data)
-    except ValueError as exc:
-        log.warning('ignoring the camera recorded with the model: %s', exc)
-        return None
-
-
-def _fix_cov(fix: GnssFix) -> np.ndarray | None:
-    """The fix's ``(2, 2)`` horizontal covariance (m^2), or ``None`` when unknown or invalid."""
-    if fix.cov_type == COVARIANCE_TYPE_UNKNOWN:
-        return None
-    cov = np.asarray(fix.cov_enu_m2, np.float64)[:2, :2]
-    if not np.all(np.isfinite(cov)) or np.trace(cov) <= 0:
-        return None
-    return cov
 
 
 def _finite(value: float, default: float) -> float:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from cvseq_localizer.filter import FilterConfig
+from cvseq_localizer.filter.results import FilterHealth
+from cvseq_localizer.types import LocalizerHealth
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,42 @@ class LocalizerStats:
     frames_skipped: Counter = field(default_factory=Counter)
     hidden_resets: Counter = field(default_factory=Counter)
     hidden_shifts: int = 0
+
+
+def build_health(
+    s: LocalizerStats,
+    f: FilterHealth,
+    resamples: int,
+    engine_info: dict | None,
+    keeper: Any,
+    tiles_health: Any,
+) -> LocalizerHealth:
+    """The Localizer's health snapshot from its counters, the filter's health and the tile
+    keeper (``engine_info`` None: the network is not enabled)."""
+    return LocalizerHealth(
+        network_enabled=engine_info is not None,
+        filter_initialized=f.initialized,
+        engine_info=engine_info or {},
+        fixes=s.fixes,
+        fixes_unusable=s.fixes_unusable,
+        fixes_accepted=f.fixes_used,
+        fixes_rejected=f.fixes_rejected,
+        fixes_held=dict(s.fixes_held),
+        odometry_used=f.odometry_used,
+        headings_used=f.headings_used,
+        frames=s.frames,
+        frames_without_position=s.frames_without_position,
+        frames_without_tile=s.frames_skipped['no_tile'],
+        frames_with_network=s.frames_with_network,
+        frames_uncertain=s.frames_skipped['uncertain'] + s.frames_skipped['gnss_stale'],
+        frames_skipped=dict(s.frames_skipped),
+        grids_used=f.grids_used,
+        resamples=resamples,
+        reinitializations=f.reinitializations,
+        last_reinit_reason=f.last_reinit_reason,
+        hidden_resets=dict(s.hidden_resets),
+        hidden_shifts=s.hidden_shifts,
+        tiles_encoded=keeper.tiles_encoded if keeper else 0,
+        last_tile_reason=keeper.last_reason if keeper else '',
+        tiles=tiles_health,
+    )

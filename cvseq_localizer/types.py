@@ -44,6 +44,15 @@ class GnssFix:
     cov_type: int = COVARIANCE_TYPE_UNKNOWN
     status: int = STATUS_FIX
 
+    def horizontal_cov_m2(self) -> np.ndarray | None:
+        """The ``(2, 2)`` East-North covariance (m^2), or ``None`` when unknown or invalid."""
+        if self.cov_type == COVARIANCE_TYPE_UNKNOWN:
+            return None
+        cov = np.asarray(self.cov_enu_m2, np.float64)[:2, :2]
+        if not np.all(np.isfinite(cov)) or np.trace(cov) <= 0:
+            return None
+        return cov
+
     def is_usable(self) -> bool:
         """The one usability rule for fixes (see ``problem``): ``True`` when nothing is wrong."""
         return not self.problem()

@@ -1,0 +1,101 @@
+"""The Localizer's decisions about a camera frame: may the network run on it, and with what
+camera and heading prior (geometry-aware engines). Pure functions of the configuration, the
+filter's prior and the engine, so each guard is one place and testable on its own."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cvseq_localizer.filter import ParticleFilter, max_sigma_m
+from cvseq_localizer.geo import CameraModel
+from cvseq_localizer.localizer_config import LocalizerConfig
+from cvseq_localizer.localizer_tiles import TileState
+from cvseq_localizer.logutil import WarnThrottle
+from cvseq_localizer.runtime.engine import FrameGeometry, InferenceEngine
+from cvseq_localizer.types import Estimate, GridBelief
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FramePlan:
+    """What ``Localizer.on_image`` decided under the lock before running the network."""
+
+    stamp_ns: int
+    skipped: str = ''
+    tile: TileState | None = None
+    hidden: Any = None
+    geometry: FrameGeometry | None = None
+
+
+@dataclass
+class NetworkResult:
+    """What one frame's network step gave the filter (or why it was skipped)."""
+
+    belief: GridBelief | None = None
+    xy_enu_m: np.ndarray | None = None
+    skipped: str = ''
+    yaw: tuple[float, float] | None = None
+
+
+def network_guard(
+    config: LocalizerConfig,
+    engine: InferenceEngine,
+    stamp_ns: int,
+    prior: Estimate,
+    last_fix_ns: int | None,
+) -> str:
+    """Why the network must not run on this frame ('' = it may)."""
+    if max_sigma_m(prior.cov_xy_m2) > config.network_max_std_m:
+        return 'uncertain'
+    limit_s = config.network_needs_gnss_s
+    if limit_s is None:
+        limit_s = 0.0 if engine.needs_camera else 1.0
+    if limit_s > 0 and last_fix_ns is not None:
+        if (stamp_ns - last_fix_ns) * 1e-9 > limit_s:
+            return 'gnss_stale'
+    return ''
+
+
+def frame_geometry(
+    config: LocalizerConfig,
+    filt: ParticleFilter,
+    stamp_ns: int,
+    prior: Estimate,
+    camera: CameraModel | None,
+    warn: WarnThrottle,
+) -> tuple[FrameGeometry | None, str]:
+    """The camera and heading prior for a geometry-aware engine, or why there is none."""
+    if camera is None:
+        warn.warn('camera', 'no camera model for a geometry-aware engine: GNSS-only')
+        return None, 'no_camera'
+    yaw_std = math.sqrt(max(prior.yaw_var_rad2, 0.0))
+    limit = math.radians(config.network_max_yaw_std_deg)
+    if not yaw_std <= limit:
+        return None, 'heading_uncertain'
+    # The engine searches headings around the filter's and its heading output then confirms
+    # the filter's: a wrong, confident heading would lock itself in. While the GNSS fix track
+    # moves it is the independent check (FixTrack.heading).
+    track = filt.gnss_heading(stamp_ns, config.network_heading_check_s)
+    if track is not None:
+        off = abs((prior.yaw_rad - track[0] + math.pi) % (2 * math.pi) - math.pi)
+        if off > max(3.0 * track[1], limit):
+            return None, 'heading_disagrees_gnss'
+    return FrameGeometry(camera, float(prior.yaw_rad), yaw_std), ''
+
+
+def training_camera(engine: InferenceEngine | None) -> CameraModel | None:
+    """The camera recorded in the engine's metadata (``camera``: ``CameraModel.to_dict()``)."""
+    data = (engine.metadata or {}).get('camera') if engine is not None else None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return CameraModel.from_dict(data)
+    except ValueError as exc:
+        log.warning('ignoring the camera recorded with the model: %s', exc)
+        return None
