@@ -63,6 +63,7 @@ class FilterCore:
         self._last_grid_ns: int | None = None
         self._last_divergence_ns: int | None = None
         self._motion_far_since_ns: int | None = None
+        self._grid_innov = GridInnovation()
         self._last_fix: tuple[int, np.ndarray, np.ndarray] | None = None
         self._est: Estimate | None = None
         self._events: list[FilterEvent] = []
@@ -114,6 +115,7 @@ class FilterCore:
         self._last_grid_ns = None
         self._last_divergence_ns = None
         self._motion_far_since_ns = None
+        self._grid_innov = GridInnovation()
         self._last_fix = None
         self._bias_cov_m2 = None
         self._white.reset()
@@ -224,6 +226,9 @@ class FilterCore:
             (now - self._last_divergence_ns) * 1e-9 <= cfg.diverged_hold_s
         )
         cov = est.cov_xy_m2
+        if not gnss_only:
+            cov = cov + np.eye(2) * cfg.grid_cov_floor_m**2
+            cov = cov + cfg.grid_innovation_cov_weight * self._grid_innov.cov_m2
         if gnss_only and self._bias_cov_m2 is not None:
             # add the bias the cloud does not already cover (none right after initialisation
             # or a long dropout, all of it once the cloud has shrunk onto the smoothed fixes)
@@ -327,6 +332,22 @@ class FilterCore:
         self.stats.reinitializations += 1
         self.stats.last_reinit_reason = reason
         self._throttle.warn('reinit:' + reason, 'particle filter re-initialised: %s', reason)
+
+
+class GridInnovation:
+    """Running mean of ``d d^T`` (m^2), ``d`` = a grid frame's most probable point minus the
+    predicted estimate: how far the network's answers stray from the filter, frame to frame
+    (see ``FilterConfig.grid_innovation_cov_weight``)."""
+
+    def __init__(self) -> None:
+        self.cov_m2 = np.zeros((2, 2))
+        self._stamp_ns: int | None = None
+
+    def add(self, stamp_ns: int, d_enu_m: np.ndarray, tau_s: float) -> None:
+        dt_s = 0.1 if self._stamp_ns is None else max(stamp_ns - self._stamp_ns, 0) * 1e-9
+        alpha = min(dt_s / tau_s, 1.0)
+        self.cov_m2 = self.cov_m2 + alpha * (np.outer(d_enu_m, d_enu_m) - self.cov_m2)
+        self._stamp_ns = max(self._stamp_ns or 0, int(stamp_ns))
 
 
 def seed_motion(

@@ -23,6 +23,7 @@ from cvseq_localizer.filter.grid import grid_log_likelihood, validate_grid
 from cvseq_localizer.filter.heading import heading_log_likelihood
 from cvseq_localizer.filter.motion import apply_odometry
 from cvseq_localizer.filter.results import FilterHealth, UpdateResult
+from cvseq_localizer.filter.summary import weighted_mean_xy
 from cvseq_localizer.filter.validate import (
     MAX_ABS_ENU_M,
     cov_problem,
@@ -152,11 +153,14 @@ class ParticleFilter(FilterCore):
             self.stats.grids_ignored += 1
             return self._result(R.IGNORED, self._timing_reason(timing))
         xy = self._particles.xy_enu_m if past is None else past.xy_enu_m
+        predicted = weighted_mean_xy(self._particles.weights(), xy)
         lik = grid_log_likelihood(xy, points, p, cell_size_m, self.config)
         if not self._reweight(lik.log_lik, 'grid'):
             self.stats.grids_ignored += 1
             return self._result(R.IGNORED, R.NON_FINITE)
         self.stats.grids_used += 1
+        self._grid_innov.add(stamp_ns, points[int(np.argmax(p))] - predicted,
+                             self.config.grid_innovation_tau_s)  # fmt: skip
         if lik.at_floor:
             self.stats.grid_floor_frames += 1
         else:
