@@ -3,6 +3,7 @@
 Examples::
 
     cvseq-convert kitti 2011_09_26/2011_09_26_drive_0005_sync --out kitti_0005
+    cvseq-convert kitti DRIVE --out kitti_urban --gnss-profile urban --odom-noise
     cvseq-convert robotcar 2014-05-06-12-54-54 --sdk robotcar-dataset-sdk --out rc_run
 
 Topics and frames: see ``cvseq_localizer.tools.convert_bag``; mcap by default.
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from cvseq_localizer.data.kitti_calib import KITTI_IMU_HEIGHT_M
 from cvseq_localizer.data.robotcar import ROBOTCAR_INS_HEIGHT_M
+from cvseq_localizer.sim.gnss_model import GNSS_PROFILES
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -35,7 +37,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         '--odom',
         action='store_true',
-        help='also write /odom (KITTI: OXTS velocities; RobotCar: vo/vo.csv)',
+        help='also write /odom (KITTI: OXTS velocities; RobotCar: vo/vo.csv), noise-free',
     )
     p.add_argument('--quiet', action='store_true', help='no progress bar')
 
@@ -60,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     k.add_argument('--gnss-rate', type=float, default=10.0, help='simulated /gnss/fix rate, Hz')
     k.add_argument('--gnss-seed', type=int, default=0, help='seed of the GNSS error model')
+    k.add_argument(
+        '--gnss-profile', choices=list(GNSS_PROFILES), default='default',
+        help='GNSS error model degrading the OXTS reference into /gnss/fix (sim/gnss_model.py): '
+        'open (sky, ~2 m mean), default (Oxford RobotCar raw GPS, ~4.6 m), urban (~7.7 m, '
+        'multipath and dropouts up to 20 s)',
+    )  # fmt: skip
+    k.add_argument(
+        '--odom-noise', action='store_true',
+        help='write /odom (implies --odom) through the odometry error model (sim/odometry.py): '
+        'speed scale error and noise, gyro bias and noise; default: noise-free OXTS',
+    )  # fmt: skip
+    k.add_argument('--odom-seed', type=int, default=0, help='seed of the odometry error model')
     r = sub.add_parser('robotcar', help='an Oxford RobotCar run folder')
     r.add_argument('run', type=Path, help='e.g. 2014-05-06-12-54-54 (with stereo/, gps/)')
     _common(r)
@@ -81,8 +95,11 @@ def run(args: argparse.Namespace) -> dict[str, int]:
     if args.dataset == 'kitti':
         from cvseq_localizer.tools.convert_kitti import KittiOptions, convert_kitti
 
-        opts = KittiOptions(args.start, args.end, args.stride, args.gnss_rate, args.gnss_seed,
-                            args.imu_height, args.calib_dir, args.odom)  # fmt: skip
+        opts = KittiOptions(
+            args.start, args.end, args.stride, args.gnss_rate, args.gnss_seed, args.imu_height,
+            args.calib_dir, args.odom, gnss_profile=args.gnss_profile,
+            odom_noise=args.odom_noise, odom_seed=args.odom_seed,
+        )  # fmt: skip
         return convert_kitti(args.drive, args.out, opts, args.storage, progress, images)
     from cvseq_localizer.tools.convert_robotcar import RobotCarOptions, convert_robotcar
 

@@ -11,7 +11,8 @@ z forward; ``map`` = ENU at the first ground-truth fix)::
     /gnss/fix                sensor_msgs/NavSatFix, frame gnss: the GNSS the node consumes
     /ground_truth/fix        sensor_msgs/NavSatFix: the reference (RTK/INS) position
     /ground_truth/odometry   nav_msgs/Odometry map -> base_link: reference ENU position + yaw
-    /odom                    nav_msgs/Odometry odom -> base_link (with --odom; noise-free)
+    /odom                    nav_msgs/Odometry odom -> base_link (with --odom; noise-free, or
+                             KITTI --odom-noise: sim.odometry's error model)
 
 Beside the data, the bag directory gets ``camera.json`` (the core ``CameraModel``),
 ``route.csv`` (lat, lon of the reference, for ``cvseq-tiles prefill --route``) and
@@ -45,7 +46,7 @@ from cvseq_localizer.ros.conversions import (
     estimate_to_odometry,
     gnss_to_navsatfix,
 )
-from cvseq_localizer.sim.gnss_model import GnssErrorConfig, simulate_gnss
+from cvseq_localizer.sim.gnss_model import GnssErrorConfig, gnss_profile, simulate_gnss
 from cvseq_localizer.tools.bagio import BagWriter
 from cvseq_localizer.tools.convert_msgs import (
     FRAMES,
@@ -161,10 +162,17 @@ def window(stamps_ns: np.ndarray, lo_ns: int, hi_ns: int, margin_ns: int = 10**9
     return (s >= lo_ns - margin_ns) & (s <= hi_ns + margin_ns)
 
 
-def simulated_gnss(truth: Truth, rate_hz: float, seed: int) -> list[GnssFix]:
-    """The reference degraded by the project's GNSS error model (default profile) at
-    ``rate_hz`` on a uniform clock over the reference's time span."""
-    # TODO(gnss profiles): pass a profile once sim.gnss_model offers them.
+def simulated_gnss(
+    truth: Truth, rate_hz: float, seed: int, profile: str | GnssErrorConfig = 'default'
+) -> list[GnssFix]:
+    """The reference degraded by the project's GNSS error model at ``rate_hz`` on a uniform
+    clock over the reference's time span; ``profile``: a ``sim.gnss_model`` profile name
+    (``open``, ``default``, ``urban``) or an explicit config.
+
+    Raises:
+        ValueError: a rate that is not > 0 or an unknown profile name.
+    """
+    cfg = gnss_profile(profile) if isinstance(profile, str) else profile
     if not (math.isfinite(rate_hz) and rate_hz > 0):
         raise ValueError(f'GNSS rate must be > 0 Hz (got {rate_hz})')
     t0, t1 = int(truth.stamp_ns[0]), int(truth.stamp_ns[-1])
@@ -175,7 +183,7 @@ def simulated_gnss(truth: Truth, rate_hz: float, seed: int) -> list[GnssFix]:
     rel = (truth.stamp_ns - t0) * 1e-9
     s = (stamps - t0) * 1e-9
     grid = np.stack([np.interp(s, rel, xy[:, 0]), np.interp(s, rel, xy[:, 1])], axis=-1)
-    sim = simulate_gnss(stamps, grid, frame, GnssErrorConfig(), np.random.default_rng(seed))
+    sim = simulate_gnss(stamps, grid, frame, cfg, np.random.default_rng(seed))
     return sim.fixes
 
 

@@ -5,7 +5,8 @@ Inputs: ``<date>/<date>_drive_<n>_sync/`` with ``image_02/{data/*.png, timestamp
 ``base_link`` = the OXTS IMU frame (x forward, y left, z up) moved down by the IMU height onto
 the road. The OXTS RTK/INS solution (a few cm) is the reference, ``/ground_truth/*``; it is far
 better than the GNSS the node is meant to improve, so ``/gnss/fix`` is that reference degraded
-by the project's GNSS error model (``sim.gnss_model``, urban statistics) with a fixed seed.
+by the project's GNSS error model (``sim.gnss_model``; profile ``open``, ``default`` = Oxford
+RobotCar statistics, or ``urban``) with a fixed seed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cvseq_localizer.data.images import read_rgb
 from cvseq_localizer.data.kitti import KittiDrive, read_drive
 from cvseq_localizer.data.kitti_calib import KITTI_IMU_HEIGHT_M, kitti_camera
 from cvseq_localizer.data.oxts import OXTS_FIELDS, read_timestamps_ns
+from cvseq_localizer.sim.odometry import OdometryConfig, add_odometry_noise
 from cvseq_localizer.tools.convert_bag import (
     Drive,
     ImageOutput,
@@ -43,6 +45,9 @@ class KittiOptions:
     imu_height_m: float = KITTI_IMU_HEIGHT_M
     calib_dir: Path | None = None  # default: the drive's parent (date) folder
     odom: bool = False  # also write /odom from the OXTS body velocities and yaw rate
+    gnss_profile: str = 'default'  # sim.gnss_model profile: open, default or urban
+    odom_noise: bool = False  # /odom through sim.odometry's error model (implies odom)
+    odom_seed: int = 0  # seed of that model
 
 
 def _oxts_stamps(drive: KittiDrive) -> np.ndarray:
@@ -82,6 +87,21 @@ def kitti_odom(drive: KittiDrive, stamps_ns: np.ndarray) -> OdomSamples:
     return OdomSamples(np.asarray(stamps_ns, np.int64), v[:, 0], v[:, 1], v[:, 2])
 
 
+def noisy_odom(odom: OdomSamples, seed: int, cfg: OdometryConfig | None = None) -> OdomSamples:
+    """``odom`` through the project's odometry error model (``sim.odometry``): the forward
+    speed gets the drive's scale error, white noise and quantisation, the yaw rate the gyro bias
+    (constant + random walk) and white noise; the reported variances are the white-noise ones.
+    The model has no lateral term: ``v_left`` gets the same scale and white noise as the speed."""
+    cfg = cfg or OdometryConfig()
+    rng = np.random.default_rng(seed)
+    e = add_odometry_noise(odom.stamp_ns, odom.v_forward_mps, odom.yaw_rate_rps, cfg, rng)
+    v_left = e.speed_scale * np.asarray(odom.v_left_mps, np.float64)
+    v_left = v_left + cfg.speed_noise_mps * rng.standard_normal(len(v_left))
+    return OdomSamples(np.asarray(odom.stamp_ns, np.int64), e.speed_mps, v_left,
+                       e.yaw_rate_radps, cfg.speed_noise_mps**2,
+                       cfg.yaw_rate_noise_radps**2)  # fmt: skip
+
+
 def read_kitti(drive_dir: str | Path, options: KittiOptions) -> tuple[Drive, np.ndarray]:
     """``(Drive, selected frame indices)`` of a KITTI raw drive folder.
 
@@ -109,12 +129,12 @@ def read_kitti(drive_dir: str | Path, options: KittiOptions) -> tuple[Drive, np.
     truth = kitti_truth(kd, oxts_ns).subset(keep)
     if truth.stamp_ns.size == 0:
         raise ValueError(f'{drive_dir}/oxts: no OXTS packet in the selected time range')
-    gnss = simulated_gnss(truth, options.gnss_rate_hz, options.gnss_seed)
+    gnss = simulated_gnss(truth, options.gnss_rate_hz, options.gnss_seed, options.gnss_profile)
     notes = {
         'base_link': 'OXTS IMU frame (x forward, y left, z up) on the ground below the IMU',
         'imu_height_m': options.imu_height_m,
-        'gnss': f'OXTS reference + project GNSS error model (default profile), seed '
-        f'{options.gnss_seed}, {options.gnss_rate_hz} Hz',
+        'gnss': f'OXTS reference + project GNSS error model ({options.gnss_profile} profile), '
+        f'seed {options.gnss_seed}, {options.gnss_rate_hz} Hz',
         'ground_truth': 'OXTS RT3003 RTK/INS solution',
         'selection': {
             'start_s': options.start_s,
@@ -123,10 +143,15 @@ def read_kitti(drive_dir: str | Path, options: KittiOptions) -> tuple[Drive, np.
         },  # fmt: skip
     }
     odom = None
-    if options.odom:
-        full = kitti_odom(kd, oxts_ns)
-        odom = OdomSamples(*(np.asarray(a)[keep] for a in vars(full).values()))
+    if options.odom or options.odom_noise:
+        odom = kitti_odom(kd, oxts_ns).subset(keep)
         notes['odom'] = 'OXTS vf, vl, wu (noise-free), dead-reckoned from the first sample'
+        if options.odom_noise:
+            odom = noisy_odom(odom, options.odom_seed)
+            notes['odom'] = (
+                f'OXTS vf, vl, wu + sim.odometry error model, seed {options.odom_seed}; '
+                'dead-reckoned from the first sample'
+            )
     drive = Drive(
         f'kitti:{drive_dir.name}', camera, kd.timestamps_ns,
         lambda k: _checked_rgb(kd.image_paths[k], camera), truth, gnss, notes, odom,

@@ -36,10 +36,10 @@ MSGTYPES = {
 COMPRESSED_TOPIC = '/camera/image_raw/compressed'  # the node's convention: name ends /compressed
 COMPRESSIONS = ('none', 'jpeg', 'png')
 ODOM_TOPIC = '/odom'
-# Twist covariance written with /odom (m^2/s^2, rad^2/s^2): vx, vy, yaw rate at 0.1 m/s,
-# 0.1 m/s, 0.01 rad/s; z, roll, pitch rates unknown. The values are noise-free (TODO: the
-# project has no odometry noise model yet).
-ODOM_TWIST_COV = np.diag([0.01, 0.01, 1e6, 1e6, 1e6, 1e-4]).reshape(36)
+# Twist variances written with noise-free /odom (m^2/s^2, rad^2/s^2): vx, vy at 0.1 m/s, yaw
+# rate at 0.01 rad/s (z, roll, pitch rates unknown). With KITTI's --odom-noise they are the
+# white-noise variances of sim.odometry's model instead (what a car's driver reports).
+ODOM_SPEED_VAR, ODOM_YAW_RATE_VAR, _UNKNOWN_VAR = 0.01, 1e-4, 1e6
 FRAMES = {'camera': 'camera', 'gnss': 'gnss', 'map': 'map', 'base_link': 'base_link',
           'odom': 'odom'}  # fmt: skip
 
@@ -125,6 +125,19 @@ class OdomSamples:
     v_forward_mps: np.ndarray
     v_left_mps: np.ndarray
     yaw_rate_rps: np.ndarray
+    speed_var: float = ODOM_SPEED_VAR  # reported per-axis velocity variance, m^2/s^2
+    yaw_rate_var: float = ODOM_YAW_RATE_VAR  # reported yaw-rate variance, rad^2/s^2
+
+    def subset(self, keep: np.ndarray) -> OdomSamples:
+        """The samples selected by ``keep`` (mask or indices), same variances."""
+        arrays = (self.stamp_ns, self.v_forward_mps, self.v_left_mps, self.yaw_rate_rps)
+        return OdomSamples(*(np.asarray(a)[keep] for a in arrays), self.speed_var,
+                           self.yaw_rate_var)  # fmt: skip
+
+    def twist_covariance(self) -> np.ndarray:
+        """``(36,)`` row-major twist covariance (vx, vy, z, roll, pitch, yaw rate)."""
+        v, w, u = self.speed_var, self.yaw_rate_var, _UNKNOWN_VAR
+        return np.diag([v, v, u, u, u, w]).reshape(36)
 
 
 def integrate_planar(odom: OdomSamples) -> tuple[np.ndarray, np.ndarray]:
@@ -142,9 +155,10 @@ def integrate_planar(odom: OdomSamples) -> tuple[np.ndarray, np.ndarray]:
 
 
 def odometry_messages(odom: OdomSamples, types) -> list[tuple[int, str, Any]]:
-    """``/odom`` (nav_msgs/Odometry ``odom -> base_link``) from the samples, noise-free."""
+    """``/odom`` (nav_msgs/Odometry ``odom -> base_link``) from the samples as they are."""
     xy, yaw = integrate_planar(odom)
-    unknown = np.diag([1e6] * 6).reshape(36)  # z, roll, pitch unknown; x, y, yaw drift
+    unknown = np.diag([_UNKNOWN_VAR] * 6).reshape(36)  # z, roll, pitch unknown; x, y, yaw drift
+    twist_cov = odom.twist_covariance()
     out = []
     for k, stamp in enumerate(np.asarray(odom.stamp_ns, np.int64).tolist()):
         twist = types.Twist(
@@ -160,7 +174,7 @@ def odometry_messages(odom: OdomSamples, types) -> list[tuple[int, str, Any]]:
             header=make_header(stamp, FRAMES['odom'], types),
             child_frame_id=FRAMES['base_link'],
             pose=types.PoseWithCovariance(pose=pose, covariance=unknown.copy()),
-            twist=types.TwistWithCovariance(twist=twist, covariance=ODOM_TWIST_COV.copy()),
+            twist=types.TwistWithCovariance(twist=twist, covariance=twist_cov.copy()),
         )
         out.append((stamp, ODOM_TOPIC, msg))
     return out

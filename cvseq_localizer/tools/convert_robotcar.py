@@ -154,7 +154,7 @@ def read_robotcar(run_dir: str | Path, options: RobotCarOptions) -> tuple[Drive,
     if options.odom:
         odom = robotcar_odom(read_csv_columns(run / 'vo' / 'vo.csv', VO_COLUMNS))
         keep = window(odom.stamp_ns, lo, hi)
-        odom = OdomSamples(*(np.asarray(a)[keep] for a in vars(odom).values()))
+        odom = odom.subset(keep)
     notes = {
         'base_link': 'INS frame (x forward, y left, z up) on the ground below the INS',
         'ins_height_m': options.ins_height_m,

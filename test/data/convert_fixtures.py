@@ -56,6 +56,35 @@ def write_kitti_raw(root: Path, xy_enu_m: np.ndarray, oxts_offset_ns: int = 3_00
     return drive
 
 
+def texture(rng: np.random.Generator, hw: tuple[int, int], blur_px: float = 3.0) -> np.ndarray:
+    """``H x W x 3`` uint8 smoothed noise (something for an image matcher to correlate)."""
+    noise = cv2.GaussianBlur(rng.random((*hw, 3)).astype(np.float32), (0, 0), blur_px)
+    noise = (noise - noise.min()) / max(float(noise.max() - noise.min()), 1e-9)
+    return (noise * 255).astype(np.uint8)
+
+
+def texture_kitti_frames(drive: Path, seed: int = 0) -> None:
+    """Replace a fixture drive's constant camera frames by textured ones (same size)."""
+    rng = np.random.default_rng(seed)
+    for path in sorted((drive / 'image_02' / 'data').glob('*.png')):
+        rgb = texture(rng, KITTI_IMAGE_HW)
+        assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)), path
+
+
+def write_route_mbtiles(route_csv: Path, out: Path, zoom: int, buffer_m: float) -> int:
+    """Textured XYZ tiles at ``zoom`` within ``buffer_m`` of a ``route.csv`` (what
+    ``cvseq-tiles prefill --route`` would fetch) into the MBTiles ``out``; returns the count."""
+    from cvseq_localizer.tiles.base import encode_tile
+    from cvseq_localizer.tiles.mbtiles import MBTilesWriter
+    from cvseq_localizer.tiles.prefill import read_route, route_tiles
+
+    tiles = route_tiles(read_route(route_csv), buffer_m, zoom)
+    with MBTilesWriter(out, name='fixture route') as writer:
+        for z, x, y in tiles:  # each tile's texture depends on its index only
+            writer.put(z, x, y, encode_tile(texture(np.random.default_rng([z, x, y]), (256, 256))))
+    return len(tiles)
+
+
 def kitti_matrices() -> dict[str, np.ndarray]:
     """The fixture calibration as matrices (for independent expectations)."""
 
@@ -179,5 +208,6 @@ def _line(dt_us: np.ndarray, yaw_ned: float) -> np.ndarray:
 
 __all__ = [
     'ROBOTCAR_HW', 'ROBOTCAR_LLA', 'SDK_INTRINSICS', 'kitti_matrices', 'mosaic_gbrg',
-    'robotcar_image', 'write_kitti_raw', 'write_robotcar_run', 'write_sdk', 'write_vo',
+    'robotcar_image', 'texture', 'texture_kitti_frames', 'write_kitti_raw', 'write_robotcar_run',
+    'write_route_mbtiles', 'write_sdk', 'write_vo',
 ]  # fmt: skip
