@@ -109,6 +109,16 @@ PARAMS: tuple[Param, ...] = (
           'position std is below this, m', 'localizer'),
     Param('hidden_reset_gap_s', 2.0, 'reset the temporal state when frames are further apart, s',
           'localizer'),
+    Param('datum_min_fixes', 3, 'consistent fixes needed before the map origin is chosen',
+          'localizer'),
+    Param('network_max_std_m', 10.0, 'skip the network while the position std exceeds this, m',
+          'localizer'),
+    Param('network_max_yaw_std_deg', 20.0, 'skip geometry-aware engines while the heading std '
+          'exceeds this, deg', 'localizer'),
+    Param('network_heading_check_s', 1.0, 'skip geometry-aware engines while the heading of the '
+          'GNSS fix track (fixes this recent, s) disagrees with the filter; 0 = off', 'localizer'),
+    Param('use_network_heading', True, "fuse the engine's heading output as a yaw measurement",
+          'localizer'),
     # ---------------------------------------------------------------------------- filter
     _filter('num_particles', 'number of particles'),
     _filter('accel_noise_mps2', 'acceleration noise density, m/s^2 per sqrt(Hz)'),
@@ -121,6 +131,12 @@ PARAMS: tuple[Param, ...] = (
     _filter('grid_floor_weight', 'uniform floor of the network likelihood, in (0, 1)'),
     _filter('resample_ess_ratio', 'resample when ESS falls below this fraction of particles'),
     _filter('diverge_after_s', 'GNSS disagreement lasting this long re-initialises, s'),
+    _filter('gnss_jump_check', 'reject fixes after a jump of the fix track until it returns '
+            '(multipath) or stays gnss_jump_confirm_s'),
+    _filter('gnss_jump_confirm_s', 'a fix-track jump that lasts this long is followed, s'),
+    _filter('motion_check_after_s', "re-draw speed/yaw from the GNSS fix track after the cloud's "
+            'heading disagreed this long, s; 0 = off'),
+    _filter('grid_cov_floor_m', 'std added to the covariance while the network is used, m'),
     # ------------------------------------------------------------- camera, GNSS, odometry
     Param('camera_info_topic', '', "sensor_msgs/CameraInfo topic; '' = camera_info beside the "
           'image topic (/camera/image_raw -> /camera/camera_info)', 'node'),
