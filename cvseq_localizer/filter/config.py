@@ -126,8 +126,14 @@ class FilterConfig:
     gnss_outlier_weight: float = 0.1
     gnss_outlier_sigma_m: float = 30.0
     # Robust model only: the estimate far from the fixes (diverge_gnss_*) for this long is a
-    # divergence, s (longer than multipath episodes, which the mixture handles).
+    # divergence, s. Fixes of a multipath episode never reach this check (the fix track below
+    # rejects them), so it can be short; 12 s (before the fix track) let a cloud with a wrong
+    # velocity circle the fixes for 30 s (dev drive open 9016: 12.3 m mean vs raw 1.7 m).
     robust_diverge_after_s: float = 3.0
+    # ... while grid frames are informative (the network is then more accurate than the
+    # receiver's drifting bias, which in urban drives exceeds diverge_gnss_min_m for seconds:
+    # development drive 324 was re-initialised onto a 17 m GNSS bias after 3 s).
+    diverge_with_grid_after_s: float = 12.0
     # Robust model only: the fix stream is segmented at jumps (fix_track.FixTrack, a
     # constant-velocity Kalman filter on the fixes): a fix more than gnss_jump_min_m and
     # gnss_jump_n_sigma from the track's prediction opens a suspect segment whose fixes are
@@ -147,6 +153,9 @@ class FilterConfig:
     motion_check_min_speed_mps: float = 3.0
     motion_check_n_sigma: float = 3.0
     motion_check_min_deg: float = 20.0
+    # ... also while grid frames are informative (off: the network's heading then outweighs
+    # the fix track's; development drives 322-326, urban: on 9.5 m mean, off 5.2 m).
+    motion_check_with_grid: bool = False
     # Standard deviation used when the fix has no covariance (unknown type), m.
     gnss_fallback_sigma_m: float = 5.0
     # Fix standard deviations are clamped to [gnss_min_sigma_m, gnss_max_sigma_m], m.

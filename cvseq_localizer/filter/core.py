@@ -217,11 +217,15 @@ class FilterCore:
             return est
         return self._flagged(past_estimate(self._particles, past, stamp_ns))
 
+    def _gnss_only_at(self, stamp_ns: int) -> bool:
+        """No informative grid frame within ``gnss_only_timeout_s`` before ``stamp_ns``."""
+        return self._last_grid_ns is None or (
+            (stamp_ns - self._last_grid_ns) * 1e-9 > self.config.gnss_only_timeout_s
+        )
+
     def _flagged(self, est: Estimate) -> Estimate:
         cfg, now = self.config, self._stamp_ns
-        gnss_only = self._last_grid_ns is None or (
-            (now - self._last_grid_ns) * 1e-9 > cfg.gnss_only_timeout_s
-        )
+        gnss_only = self._gnss_only_at(now)
         diverged = self._last_divergence_ns is not None and (
             (now - self._last_divergence_ns) * 1e-9 <= cfg.diverged_hold_s
         )

@@ -58,13 +58,14 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
             pf._last_fix = (stamp_ns, xy, cov)
             pf._reinitialize(stamp_ns, xy, cov, TRACK_PROMOTED, keep_motion=False)
             return R.USED, '', 1.0
-        if past is None:
+        if (pf._stamp_ns - stamp_ns) * 1e-9 <= 1.0:  # in order, or late by a receiver's latency
             _check_motion(pf, stamp_ns)
     pos = p.xy_enu_m if past is None else past.xy_enu_m
     bias = p.bias_enu_m if past is None else past.bias_enu_m
     w = p.weights()
-    reason = pf._monitor.on_fix(stamp_ns, weighted_mean_xy(w, pos), xy, max_sigma_m(cov), cfg,
-                                cfg.robust_diverge_after_s)  # fmt: skip
+    # the fix is expected at position + receiver bias (the bias state, zero on GNSS alone)
+    reason = pf._monitor.on_fix(stamp_ns, weighted_mean_xy(w, pos + bias), xy, max_sigma_m(cov), cfg,
+                                _diverge_after_s(pf, stamp_ns))  # fmt: skip
     if reason:
         pf._diverge(reason, stamp_ns, xy, cov)
         pf.stats.fixes_accepted += 1
@@ -94,12 +95,24 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     return R.USED, '', inlier
 
 
+def _diverge_after_s(pf: ParticleFilter, stamp_ns: int) -> float:
+    """How long the estimate may stay far from the fixes: short on GNSS alone, long while the
+    network is informative (it is then more accurate than the receiver's drifting bias)."""
+    cfg = pf.config
+    if pf._gnss_only_at(stamp_ns):
+        return cfg.robust_diverge_after_s
+    return max(cfg.robust_diverge_after_s, cfg.diverge_with_grid_after_s)
+
+
 def _check_motion(pf: ParticleFilter, stamp_ns: int) -> None:
     """Re-draw speed and yaw from the fix track when the cloud's velocity has disagreed with
     it for ``motion_check_after_s`` (see ``FilterConfig.motion_check_*``)."""
     cfg, p = pf.config, pf._particles
     track = pf._fix_track.velocity()
     if cfg.motion_check_after_s <= 0 or track is None:
+        return
+    if not cfg.motion_check_with_grid and not pf._gnss_only_at(stamp_ns):
+        pf._motion_far_since_ns = None  # the network's heading is the better judge then
         return
     v_track, cov_track = track
     heading = pf._fix_track.heading(cfg.motion_check_min_speed_mps)

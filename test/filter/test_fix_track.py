@@ -2,6 +2,7 @@
 and re-anchors on a jump that stays."""
 
 import numpy as np
+from filter_synth import make_grid
 
 from cvseq_localizer.filter import FilterConfig, ParticleFilter
 from cvseq_localizer.filter import fix_track as T
@@ -114,3 +115,24 @@ def test_motion_check_off_keeps_the_wrong_heading():
     for s, f in zip(stamps[60:80], fixes[60:80]):
         pf.update_gnss(int(s), f, np.eye(2))
     assert pf.stats.motion_reseeds == 0
+
+
+def test_motion_check_leaves_the_heading_to_an_informative_network():
+    """While grid frames are informative the network's heading outweighs the fix track's:
+    the check only runs on GNSS alone (unless motion_check_with_grid)."""
+
+    def reseeds(with_grid):
+        stamps, truth, fixes = _fixes(120, speed=(7.0, 0.0), seed=6)
+        cfg = FilterConfig(motion_check_with_grid=with_grid)
+        pf = ParticleFilter(cfg, np.random.default_rng(3))
+        rng = np.random.default_rng(4)
+        for k, (s, f, x) in enumerate(zip(stamps, fixes, truth)):
+            if k == 60:
+                pf.particles.yaw_rad[:] = np.radians(60.0)
+            pf.update_gnss(int(s), f, np.eye(2))
+            pts, p = make_grid(np.round(x / 20.0) * 20.0, x, rng, 32, 2.28, 0.5)
+            pf.update_grid(int(s) + NS // 20, pts, p, 2.28)
+        return pf.stats.motion_reseeds
+
+    assert reseeds(False) == 0
+    assert reseeds(True) >= 1
