@@ -64,7 +64,8 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     bias = p.bias_enu_m if past is None else past.bias_enu_m
     w = p.weights()
     # the fix is expected at position + receiver bias (the bias state, zero on GNSS alone)
-    reason = pf._monitor.on_fix(stamp_ns, weighted_mean_xy(w, pos + bias), xy, max_sigma_m(cov), cfg,
+    expected = weighted_mean_xy(w, pos + bias)
+    reason = pf._monitor.on_fix(stamp_ns, expected, xy, max_sigma_m(cov), cfg,
                                 _diverge_after_s(pf, stamp_ns))  # fmt: skip
     if reason:
         pf._diverge(reason, stamp_ns, xy, cov)
