@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from ros_testkit import Collector, spinning, wait_until
+from ros_testkit import Collector, record_cameras, spinning, wait_until
 
 from cvseq_localizer.ros.conversions import ns_to_stamp, rgb_to_image_msg
 from cvseq_localizer.ros.msgtypes import rclpy_types
@@ -26,17 +26,6 @@ def _info(types, camera, stamp_ns):
                             p=d['p'])  # fmt: skip
 
 
-def _record(node) -> list:
-    cameras, on_image = [], node.localizer.on_image
-
-    def recording(stamp_ns, rgb, camera=None):
-        cameras.append(camera)
-        return on_image(stamp_ns, rgb, camera=camera)
-
-    node.localizer.on_image = recording
-    return cameras
-
-
 def test_camera_info_sets_the_camera_and_a_mismatch_goes_gnss_only(ros_context):
     from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.node import Node
@@ -46,7 +35,7 @@ def test_camera_info_sets_the_camera_and_a_mismatch_goes_gnss_only(ros_context):
 
     types = rclpy_types()
     node = LocalizerNode(context=ros_context, parameter_overrides=GNSS_ONLY)
-    cameras = _record(node)
+    cameras = record_cameras(node)
     probe = Node('probe', context=ros_context)
     info_pub = probe.create_publisher(types.CameraInfo, '/camera/camera_info',
                                       qos_profile_sensor_data)  # fmt: skip
