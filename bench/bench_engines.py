@@ -4,7 +4,9 @@ Per preset ('paper': sat 256, ground 260x480; 'small'): satellite encode time an
 time (satellite cached per tile, hidden state carried, preprocessing of a raw uint8 frame
 included), torch and ORT runs interleaved so both see the same machine load. Also the paper
 step's FLOPs (``FlopCounterMode``, attention counted through the math SDPA kernel), this CPU's
-dense fp32 matmul throughput and the fraction of it the paper step achieves.
+dense fp32 matmul throughput and the fraction of it the paper step achieves. ``shipped_step_*``:
+the default engine's full step (the geometric matcher: projection, heading search, correlation)
+on 30 benchmark frames with the default camera.
 
     .venv/bin/python bench/bench_engines.py [--threads 2] [--paper-iters 8] [--small-iters 40]
 """
@@ -149,6 +151,26 @@ def bench_preset(
     return result
 
 
+def bench_shipped(seeds: int = 3, frames: int = 10) -> dict:
+    """The default engine's full step (``shipped.default_model()``: for the geometric matcher
+    projection, heading search and correlation) on benchmark frames, default camera."""
+    from cvseq_localizer.matching.frame_eval import BENCH_SEEDS, evaluate_engine, make_eval_frames
+    from cvseq_localizer.pipeline import PipelineConfig, load_engine_for
+    from cvseq_localizer.shipped import default_model
+    from cvseq_localizer.sim.camera import CAMERAS
+
+    data = make_eval_frames(list(BENCH_SEEDS)[:seeds], frames, CAMERAS['default'],
+                            np.random.default_rng(7))  # fmt: skip
+    model = default_model()
+    r = evaluate_engine(load_engine_for(PipelineConfig(model_path=str(model))), data)
+    return {
+        'shipped_model': str(model),
+        'shipped_step_p50_ms': r['step_p50_ms'],
+        'shipped_step_p90_ms': r['step_p90_ms'],
+        'shipped_step_frames': r['n_frames'],
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--threads', type=int, default=2, help='torch and ORT CPU threads')
@@ -158,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     result = {'threads': args.threads, 'load_avg_1min_start': os.getloadavg()[0]}
+    result.update(bench_shipped())
     probe = MatmulProbe(args.threads)
     result['machine_matmul_torch_gflops'] = probe.torch_gflops()
     with tempfile.TemporaryDirectory() as tmp:
