@@ -54,10 +54,7 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
             return R.REJECTED, R.JUMP, float('nan')
         if label == T.PROMOTED:
             pf.stats.reanchors += 1
-            pf.stats.fixes_accepted += 1
-            pf._last_fix = (stamp_ns, xy, cov)
-            pf._reinitialize(stamp_ns, xy, cov, TRACK_PROMOTED, keep_motion=False)
-            return R.USED, '', 1.0
+            return _restart_at_fix(pf, stamp_ns, xy, cov, TRACK_PROMOTED)
         if (pf._stamp_ns - stamp_ns) * 1e-9 <= 1.0:  # in order, or late by a receiver's latency
             _check_motion(pf, stamp_ns)
     pos = p.xy_enu_m if past is None else past.xy_enu_m
@@ -68,10 +65,7 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     reason = pf._monitor.on_fix(stamp_ns, expected, xy, max_sigma_m(cov), cfg,
                                 _diverge_after_s(pf, stamp_ns))  # fmt: skip
     if reason:
-        pf._diverge(reason, stamp_ns, xy, cov)
-        pf.stats.fixes_accepted += 1
-        pf._last_fix = (stamp_ns, xy, cov)
-        return R.USED, '', 1.0
+        return _restart_at_fix(pf, stamp_ns, xy, cov, reason, divergence=True)
     predicted = pos + bias
     reported = max_sigma_m(cov)
     if cfg.gnss_adaptive_white:
@@ -105,17 +99,34 @@ def _diverge_after_s(pf: ParticleFilter, stamp_ns: int) -> float:
     return max(cfg.robust_diverge_after_s, cfg.diverge_with_grid_after_s)
 
 
+def _restart_at_fix(
+    pf: ParticleFilter,
+    stamp_ns: int,
+    xy: np.ndarray,
+    cov: np.ndarray,
+    reason: str,
+    divergence: bool = False,
+) -> tuple[str, str, float]:
+    """Re-initialise on this fix (a divergence, or a promoted fix-track jump); the fix counts
+    as used and becomes the last good fix."""
+    if divergence:
+        pf._diverge(reason, stamp_ns, xy, cov)
+    else:
+        pf._reinitialize(stamp_ns, xy, cov, reason, keep_motion=False)
+    pf.stats.fixes_accepted += 1
+    pf._last_fix = (stamp_ns, xy, cov)
+    return R.USED, '', 1.0
+
+
 def _check_motion(pf: ParticleFilter, stamp_ns: int) -> None:
-    """Re-draw speed and yaw from the fix track when the cloud's velocity has disagreed with
-    it for ``motion_check_after_s`` (see ``FilterConfig.motion_check_*``)."""
+    """Re-draw speed and yaw from the fix track when the cloud's heading has disagreed with
+    the track's for ``motion_check_after_s`` (see ``FilterConfig.motion_check_*``)."""
     cfg, p = pf.config, pf._particles
-    track = pf._fix_track.velocity()
-    if cfg.motion_check_after_s <= 0 or track is None:
+    if cfg.motion_check_after_s <= 0:
         return
     if not cfg.motion_check_with_grid and not pf._gnss_only_at(stamp_ns):
         pf._motion_far_since_ns = None  # the network's heading is the better judge then
         return
-    v_track, cov_track = track
     heading = pf._fix_track.heading(cfg.motion_check_min_speed_mps)
     if heading is None:
         pf._motion_far_since_ns = None
@@ -131,7 +142,7 @@ def _check_motion(pf: ParticleFilter, stamp_ns: int) -> None:
         pf._motion_far_since_ns = stamp_ns
     if (stamp_ns - pf._motion_far_since_ns) * 1e-9 < cfg.motion_check_after_s:
         return
-    seed_motion(p, v_track, cov_track, pf._rng)
+    seed_motion(p, *pf._fix_track.velocity(), pf._rng)
     pf._est = None
     pf._motion_far_since_ns = None
     pf.stats.motion_reseeds += 1

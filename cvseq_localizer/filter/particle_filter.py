@@ -117,8 +117,7 @@ class ParticleFilter(FilterCore):
                 return self._result(R.IGNORED, self._timing_reason(timing))
         if self._particles is None:
             self.initialize(stamp_ns, xy, cov)
-            self._fix_track.reset()
-            self._fix_track.add(stamp_ns, xy, max_sigma_m(cov))
+            self._fix_track.add(stamp_ns, xy, max_sigma_m(cov))  # reset() emptied it
             self._recent.seen('gnss', stamp_ns)
             self.stats.fixes_accepted += 1
             return self._result(R.USED)
