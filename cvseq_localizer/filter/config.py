@@ -155,6 +155,15 @@ class FilterConfig:
     # ... also while grid frames are informative (off: the network's heading then outweighs
     # the fix track's; development drives 322-326, urban: on 9.5 m mean, off 5.2 m).
     motion_check_with_grid: bool = False
+    # Robust model with the fix track, GNSS alone: every fix the track takes while it moves
+    # faster than motion_check_min_speed_mps also weights the particles' yaw by the track's
+    # heading, with its std times track_heading_std_scale (the track and the cloud see the
+    # same fixes, so the heading is not independent information: the scale tempers it),
+    # floored at track_heading_min_std_deg. 0 = off. With odometry only if
+    # track_heading_with_odometry.
+    track_heading_std_scale: float = 0.0
+    track_heading_min_std_deg: float = 1.0
+    track_heading_with_odometry: bool = False
     # Standard deviation used when the fix has no covariance (unknown type), m.
     gnss_fallback_sigma_m: float = 5.0
     # Fix standard deviations are clamped to [gnss_min_sigma_m, gnss_max_sigma_m], m.

@@ -15,6 +15,15 @@ velocity (``velocity``), not with an unknown heading.
 Hand-written: a 4-state constant-velocity Kalman filter is a few lines of numpy; filterpy is
 unmaintained and would add a dependency for two matrix products.
 
+After a gap of ``gap_reset_s`` without fixes (a dropout) the track starts afresh at the next
+fix, with an unknown velocity: a constant-velocity prediction over a long gap is meaningless
+(the vehicle may have stopped or turned), and one update after it turned the velocity into
+nonsense (development drive urban 9035: 18 m/s for a vehicle at rest, then 8 s of good fixes
+rejected as a jump). For ``young_s`` after such a restart the track has no history to judge a
+jump against: a fix far from it restarts it there (``PROMOTED``: the particle filter re-anchors)
+instead of opening a suspect segment, so the latest consistent fixes win (on 9035 the first
+1.2 s of fixes after the dropout were 30 m of multipath).
+
 The scale of the white noise comes from the recent innovations (median norm, robust to the
 multipath that is rejected), not from the reported covariance, which the simulator and real
 receivers get wrong by a factor of 2 either way.
@@ -87,6 +96,8 @@ class FixTrack:
         confirm_s: a suspect segment lasting this long becomes the confirmed track, s.
         accel_mps2: white acceleration density of the track's motion model, m/s^2 per sqrt(Hz).
         min_sigma_m: floor of the white-noise scale, m.
+        gap_reset_s: a gap between fixes longer than this restarts the track, s.
+        young_s: for this long after that restart a jump restarts the track again (not split), s.
     """
 
     jump_min_m: float = 6.0
@@ -95,13 +106,17 @@ class FixTrack:
     accel_mps2: float = 1.5
     min_sigma_m: float = 0.3
     window: int = 50
+    gap_reset_s: float = 3.0
+    young_s: float = 3.0
+    _young_until_ns: int = -1
+    _last_ns: int = -1  # the newest fix of any segment
     _track: _Segment | None = None
     _suspect: _Segment | None = None
     _norms: list[float] = field(default_factory=list)
 
     def reset(self) -> None:
         self._track = self._suspect = None
-        self._norms = []
+        self._norms, self._young_until_ns = [], -1
 
     @property
     def in_episode(self) -> bool:
@@ -145,9 +160,14 @@ class FixTrack:
         r2 = sigma**2
         if self._track is None:
             self._track = _Segment.start(stamp_ns, xy, sigma, 10.0)
+            self._last_ns = stamp_ns
             return CONFIRMED
         if stamp_ns <= self._track.stamp_ns:
             return CONFIRMED  # late or duplicated: the particle filter decides
+        gap_s, self._last_ns = (stamp_ns - self._last_ns) * 1e-9, max(self._last_ns, stamp_ns)
+        if gap_s > self.gap_reset_s:
+            self._young_until_ns = stamp_ns + int(self.young_s * 1e9)
+            return self._restart(stamp_ns, xy, sigma, CONFIRMED)
         d, maha, loglik = self._track.innovation(stamp_ns, xy, r2, self.accel_mps2)
         on_track = not self._is_jump(d, maha)
         if self._suspect is not None:
@@ -168,12 +188,20 @@ class FixTrack:
             del self._norms[: -self.window]
             self._track.update(stamp_ns, xy, r2, self.accel_mps2)
             return RETURNED if was_episode else CONFIRMED
+        if stamp_ns <= self._young_until_ns:
+            return self._restart(stamp_ns, xy, sigma, PROMOTED)
         # a new jump: a new suspect segment starting with the confirmed track's velocity
         seg = _Segment.start(stamp_ns, xy, sigma, 10.0)
         x, p = self._track.predicted(stamp_ns, self.accel_mps2)
         seg.x[2:], seg.p[2:, 2:] = x[2:], p[2:, 2:] + np.eye(2) * 4.0
         self._suspect = seg
         return SUSPECT
+
+    def _restart(self, stamp_ns: int, xy: np.ndarray, sigma: float, label: str) -> str:
+        """A fresh track at this fix (unknown velocity); any suspect segment is dropped."""
+        self._track = _Segment.start(stamp_ns, xy, sigma, 10.0)
+        self._suspect = None
+        return label
 
     def _is_jump(self, d: np.ndarray, maha: float) -> bool:
         return float(np.hypot(*d)) > self.jump_min_m and maha > self.jump_n_sigma**2

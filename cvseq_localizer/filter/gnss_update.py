@@ -21,6 +21,7 @@ from cvseq_localizer.filter.gnss import (
     max_sigma_m,
     robust_gnss_log_likelihood,
 )
+from cvseq_localizer.filter.heading import heading_log_likelihood
 from cvseq_localizer.filter.history import PastState
 from cvseq_localizer.filter.results import FilterEvent
 from cvseq_localizer.filter.summary import summarize, weighted_mean_xy
@@ -87,7 +88,28 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     pf.stats.fixes_accepted += 1
     if inlier > 0.5 and (pf._last_fix is None or stamp_ns >= pf._last_fix[0]):
         pf._last_fix = (stamp_ns, xy, cov)
+    if past is None:
+        _fuse_track_heading(pf, stamp_ns)
     return R.USED, '', inlier
+
+
+def _fuse_track_heading(pf: ParticleFilter, stamp_ns: int) -> None:
+    """Weight the particles' yaw by the fix track's heading (``FilterConfig.track_heading_*``)
+    when the track took this fix and moves; GNSS alone (and with odometry when enabled)."""
+    cfg, p = pf.config, pf._particles
+    if cfg.track_heading_std_scale <= 0 or not cfg.gnss_jump_check:
+        return
+    if not pf._gnss_only_at(stamp_ns):
+        return
+    if pf._odometry_active(stamp_ns) and not cfg.track_heading_with_odometry:
+        return
+    heading = pf._fix_track.heading(cfg.motion_check_min_speed_mps)
+    if heading is None or heading[2] != stamp_ns:
+        return
+    floor = math.radians(cfg.track_heading_min_std_deg)
+    std = max(heading[1] * cfg.track_heading_std_scale, floor)
+    log_lik, _ = heading_log_likelihood(p.yaw_rad, heading[0], std, cfg.heading_outlier_weight)
+    pf._reweight(log_lik, 'track heading')
 
 
 def _diverge_after_s(pf: ParticleFilter, stamp_ns: int) -> float:

@@ -136,3 +136,50 @@ def test_motion_check_leaves_the_heading_to_an_informative_network():
 
     assert reseeds(False) == 0
     assert reseeds(True) >= 1
+
+
+def _stop_after_dropout():
+    """8 m/s east for 10 s, a 15 s dropout in which the vehicle turns north and stops, then
+    fixes at rest: the first 1.2 s of them 30 m off (multipath at the end of the dropout)."""
+    stamps, truth, fixes = _fixes(100, seed=7)
+    rest = truth[-1] + np.array([40.0, 60.0])
+    t_back = np.arange(60) * 0.1 + 25.0
+    back = np.round(t_back * NS).astype(np.int64) + NS
+    back_truth = np.repeat(rest[None], 60, 0)
+    back_fixes = back_truth + np.random.default_rng(8).standard_normal((60, 2))
+    multipath = back_fixes.copy()
+    multipath[:12] += np.array([0.0, 30.0])
+    return stamps, fixes, back, back_truth, back_fixes, multipath
+
+
+def test_track_restarts_after_a_dropout_instead_of_extrapolating():
+    stamps, fixes, back, _, back_fixes, multipath = _stop_after_dropout()
+    labels = {}
+    for name, gap_s in (('restart', 3.0), ('old', 100.0)):  # 100 s: no restart
+        track = T.FixTrack(gap_reset_s=gap_s)
+        for s, f in zip(stamps, fixes):
+            track.add(int(s), f, 1.0)
+        labels[name] = [track.add(int(s), f, 1.0) for s, f in zip(back, multipath)]
+    # extrapolated over the dropout, the old track took the multipath fixes and then called
+    # the good ones a jump; the restarted one follows the good fixes from the first
+    assert labels['old'][12:22] == [T.SUSPECT] * 10
+    assert labels['restart'][:12] == [T.CONFIRMED] * 12
+    assert T.SUSPECT not in labels['restart']
+
+
+def test_multipath_at_the_end_of_a_dropout_is_left_at_once():
+    stamps, fixes, back, back_truth, _, multipath = _stop_after_dropout()
+    track = T.FixTrack()
+    for s, f in zip(stamps, fixes):
+        track.add(int(s), f, 1.0)
+    labels = [track.add(int(s), f, 1.0) for s, f in zip(back, multipath)]
+    assert labels[12] == T.PROMOTED  # the first good fix restarts the young track
+    assert set(labels[13:]) == {T.CONFIRMED}
+    pf = ParticleFilter(FilterConfig(), np.random.default_rng(5))
+    for s, f in zip(stamps, fixes):
+        pf.update_gnss(int(s), f, np.eye(2))
+    errs = []
+    for s, f, x in zip(back, multipath, back_truth):
+        pf.update_gnss(int(s), f, np.eye(2))
+        errs.append(np.hypot(*(pf.estimate().xy_enu_m - x)))
+    assert max(errs[13:]) < 4.0  # on the good fixes from the first one on
