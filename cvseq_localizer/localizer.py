@@ -112,6 +112,8 @@ class Localizer:
         self._last_fix_ns: int | None = None
         self._last_fix_alt_m = 0.0
         self._events: list[LocalizerEvent] = []
+        # the fix track confirmed the filter's heading since the last (re)initialisation
+        self._heading_confirmed = False
         self._warn = WarnThrottle(log, config.warn_period_s)
 
     @property
@@ -143,7 +145,7 @@ class Localizer:
             if decision.reinit and self.filter.is_initialized:
                 self.filter.reset()
                 self._events.append(LocalizerEvent('reinit', 'relocation', decision.reason))
-                self._reset_hidden('reinit', 'relocation')
+                self._pose_lost('relocation')
             self._note(self.filter.update_gnss(fix.stamp_ns, xy, fix.horizontal_cov_m2()))
             self._last_fix_enu_m, self._last_fix_ns = xy, int(fix.stamp_ns)
             self._last_fix_alt_m = _finite(fix.alt_m, self._last_fix_alt_m)
@@ -163,7 +165,7 @@ class Localizer:
         if moved:
             self.filter.reset()
             self._events.append(LocalizerEvent('reinit', 'datum moved'))
-            self._reset_hidden('reinit', 'datum moved')
+            self._pose_lost('datum moved')
             if self._keeper is not None:
                 self._keeper.forget()
             self._last_fix_enu_m = None
@@ -190,16 +192,18 @@ class Localizer:
             self.filter.reset()
             self.filter.initialize(int(stamp_ns), np.asarray(xy_enu_m, np.float64),
                                    np.asarray(cov_xy_m2, np.float64))  # fmt: skip
+            self._pose_lost('initial pose')
             if math.isfinite(yaw_var_rad2) and 0.0 < yaw_var_rad2 < 1.0:
                 self._note(self.filter.update_heading(int(stamp_ns), yaw_rad, yaw_var_rad2))
-            self._reset_hidden('reinit', 'initial pose')
+                confirm = math.radians(self.config.network_confirm_heading_deg)
+                self._heading_confirmed = yaw_var_rad2 <= confirm**2
             return self._output(stamp_ns)
 
     def reset(self) -> None:
         """Forget the filter and the hidden state (the datum stays); the next fix starts over."""
         with self._lock:
             self.filter.reset()
-            self._reset_hidden('reinit', 'reset')
+            self._pose_lost('reset')
             self._last_frame_ns = None
 
     # -------------------------------------------------------------------------------- odometry
@@ -256,7 +260,9 @@ class Localizer:
         geometry = None
         if not skipped and self.engine.needs_camera:
             geometry, skipped = frame_geometry(self.config, self.filter, stamp_ns, prior,
-                                               camera or self.camera, self._warn)  # fmt: skip
+                                               camera or self.camera, self._warn,
+                                               self._heading_confirmed)  # fmt: skip
+            self._heading_confirmed = self._heading_confirmed or geometry is not None
         if skipped:
             return FramePlan(stamp_ns, skipped), None
         tile, new_tile = self._keeper.choose(self._query_enu_m(prior), self.frame)
@@ -330,6 +336,11 @@ class Localizer:
             self._stats.hidden_shifts += 1
 
     # ------------------------------------------------------------------------------ internals
+    def _pose_lost(self, detail: str) -> None:
+        """The filter starts over: drop the hidden state, the heading needs confirming again."""
+        self._reset_hidden('reinit', detail)
+        self._heading_confirmed = False
+
     def _reset_hidden(self, reason: str, detail: str = '') -> None:
         """Drop the hidden state; ``reason`` is the counter key (time_gap, tile_jump, reinit)."""
         if self._hidden is not None:
@@ -344,7 +355,7 @@ class Localizer:
             if event.kind not in (REINITIALIZED, RESET):
                 continue
             self._events.append(LocalizerEvent('reinit', event.reason))
-            self._reset_hidden('reinit', 'filter re-initialised')
+            self._pose_lost('filter re-initialised')
             if event.kind == REINITIALIZED and self.frame is not None:
                 self._maybe_recentre_datum()
 

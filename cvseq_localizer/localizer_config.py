@@ -51,6 +51,15 @@ class LocalizerConfig:
     # Development drive 313 (urban): a 57 deg wrong heading at start-up, confirmed frame after
     # frame by the engine searching around it, carried the fused filter 83 m off.
     network_heading_check_s: float = 1.0
+    # After every (re)initialisation a geometry-aware engine waits until the fix track has
+    # confirmed the filter's heading once: fresh (network_heading_check_s), moving, its std at
+    # most this and the filter's heading within this of it (deg; 0, or network_heading_check_s
+    # 0, = no confirmation). At a
+    # standing start the cloud can be confident of a heading 30-60 deg off with the track too
+    # uncertain to contradict it (development drives 313 and 327, urban: the engine then
+    # matched with the wrong heading through a dropout, 10-60 m off). A heading given with
+    # Localizer.reinitialize (e.g. /initialpose) this certain counts as confirmed.
+    network_confirm_heading_deg: float = 15.0
     # Fuse the engine's heading output as a yaw measurement.
     use_network_heading: bool = True
     # With a network (which observes the absolute position) every particle also carries the

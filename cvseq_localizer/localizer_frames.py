@@ -69,8 +69,14 @@ def frame_geometry(
     prior: Estimate,
     camera: CameraModel | None,
     warn: WarnThrottle,
+    heading_confirmed: bool = True,
 ) -> tuple[FrameGeometry | None, str]:
-    """The camera and heading prior for a geometry-aware engine, or why there is none."""
+    """The camera and heading prior for a geometry-aware engine, or why there is none.
+
+    ``heading_confirmed``: the fix track has confirmed the filter's heading since its last
+    (re)initialisation; until then the track must do so now
+    (``LocalizerConfig.network_confirm_heading_deg``), and a returned geometry means it did.
+    """
     if camera is None:
         warn.warn('camera', 'no camera model for a geometry-aware engine: GNSS-only')
         return None, 'no_camera'
@@ -82,10 +88,15 @@ def frame_geometry(
     # the filter's: a wrong, confident heading would lock itself in. While the GNSS fix track
     # moves it is the independent check (FixTrack.heading).
     track = filt.gnss_heading(stamp_ns, config.network_heading_check_s)
+    off = math.inf
     if track is not None:
         off = abs((prior.yaw_rad - track[0] + math.pi) % (2 * math.pi) - math.pi)
         if off > max(3.0 * track[1], limit):
             return None, 'heading_disagrees_gnss'
+    confirm = math.radians(config.network_confirm_heading_deg)
+    if not heading_confirmed and confirm > 0 and config.network_heading_check_s > 0:
+        if track is None or track[1] > confirm or off > confirm:
+            return None, 'heading_unconfirmed'
     return FrameGeometry(camera, float(prior.yaw_rad), yaw_std), ''
 
 

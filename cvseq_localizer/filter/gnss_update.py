@@ -146,9 +146,12 @@ def _check_motion(pf: ParticleFilter, stamp_ns: int) -> None:
     cfg, p = pf.config, pf._particles
     if cfg.motion_check_after_s <= 0:
         return
+    min_deg = cfg.motion_check_min_deg
     if not cfg.motion_check_with_grid and not pf._gnss_only_at(stamp_ns):
-        pf._motion_far_since_ns = None  # the network's heading is the better judge then
-        return
+        min_deg = cfg.motion_check_grid_min_deg  # the network's heading is usually better then
+        if min_deg <= 0:
+            pf._motion_far_since_ns = None
+            return
     heading = pf._fix_track.heading(cfg.motion_check_min_speed_mps)
     if heading is None:
         pf._motion_far_since_ns = None
@@ -157,7 +160,7 @@ def _check_motion(pf: ParticleFilter, stamp_ns: int) -> None:
     w = p.weights()
     yaw = math.atan2(float(np.sum(w * np.sin(p.yaw_rad))), float(np.sum(w * np.cos(p.yaw_rad))))
     off = abs((yaw - yaw_track + math.pi) % (2 * math.pi) - math.pi)
-    if off <= max(cfg.motion_check_n_sigma * yaw_std, math.radians(cfg.motion_check_min_deg)):
+    if off <= max(cfg.motion_check_n_sigma * yaw_std, math.radians(min_deg)):
         pf._motion_far_since_ns = None
         return
     if pf._motion_far_since_ns is None:
