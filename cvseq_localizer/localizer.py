@@ -28,8 +28,6 @@ from cvseq_localizer.filter import (
     RESET,
     ParticleFilter,
     UpdateResult,
-    divide_centre_prior,
-    max_sigma_m,
 )
 from cvseq_localizer.geo import CameraModel, LocalFrame
 from cvseq_localizer.geo.datum import DatumConfig, DatumTracker
@@ -38,7 +36,9 @@ from cvseq_localizer.localizer_frames import (
     FramePlan,
     NetworkResult,
     frame_geometry,
+    grid_measurement,
     network_guard,
+    tile_query_enu_m,
     training_camera,
 )
 from cvseq_localizer.localizer_tiles import TileKeeper
@@ -49,7 +49,6 @@ from cvseq_localizer.tile_provider import CoveringAnswer, TileProvider
 from cvseq_localizer.types import (
     Estimate,
     GnssFix,
-    GridBelief,
     LocalizerEvent,
     LocalizerHealth,
     LocalizerOutput,
@@ -265,7 +264,8 @@ class Localizer:
             self._heading_confirmed = self._heading_confirmed or geometry is not None
         if skipped:
             return FramePlan(stamp_ns, skipped), None
-        tile, new_tile = self._keeper.choose(self._query_enu_m(prior), self.frame)
+        query = tile_query_enu_m(self.config, prior, self._last_fix_enu_m)
+        tile, new_tile = self._keeper.choose(query, self.frame)
         if tile is None and new_tile is None:
             return FramePlan(stamp_ns, 'no_tile'), None
         if self._last_frame_ns is not None:
@@ -295,14 +295,7 @@ class Localizer:
         if behind_s > self.config.filter.history_s:  # inference outlasted the filter's history
             self._warn.warn('late', 'network result %.1f s late: not fused', behind_s)
             return NetworkResult(skipped='too_late')
-        belief = GridBelief(out.prob, out.offsets, plan.tile.geo, plan.stamp_ns)
-        points = belief.points_enu(self.frame)
-        weights = out.prob.ravel()
-        if self.config.prior_correction:
-            weights = divide_centre_prior(
-                weights, points, plan.tile.center_enu_m, self.engine.offset_sigma_m,
-                self.config.prior_cap_sigmas,
-            )  # fmt: skip
+        belief, points, weights = grid_measurement(self.config, self.engine, out, plan, self.frame)
         self._note(self.filter.update_grid(plan.stamp_ns, points, weights, belief.cell_size_m()))
         yaw = None
         heading = out.heading
@@ -317,13 +310,6 @@ class Localizer:
         if net.skipped and net.skipped != 'no_position':
             self._stats.frames_skipped[net.skipped] += 1
         return self._output(plan.stamp_ns, net)
-
-    def _query_enu_m(self, prior: Estimate) -> np.ndarray:
-        if max_sigma_m(prior.cov_xy_m2) < self.config.converged_std_m:
-            return np.asarray(prior.xy_enu_m, np.float64)
-        if self._last_fix_enu_m is None:
-            return np.asarray(prior.xy_enu_m, np.float64)
-        return self._last_fix_enu_m
 
     def _shift_hidden(self, d_row: int, d_col: int) -> None:
         """The tile moved by whole cells: shift the hidden state, or drop it on a far jump."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from cvseq_localizer.filter import ParticleFilter, max_sigma_m
+from cvseq_localizer.filter import ParticleFilter, divide_centre_prior, max_sigma_m
 from cvseq_localizer.geo import CameraModel
 from cvseq_localizer.localizer_config import LocalizerConfig
 from cvseq_localizer.localizer_tiles import TileState
@@ -98,6 +98,29 @@ def frame_geometry(
         if track is None or track[1] > confirm or off > confirm:
             return None, 'heading_unconfirmed'
     return FrameGeometry(camera, float(prior.yaw_rad), yaw_std), ''
+
+
+def tile_query_enu_m(
+    config: LocalizerConfig, prior: Estimate, last_fix_enu_m: np.ndarray | None
+) -> np.ndarray:
+    """Where the tile is wanted: the estimate once it has converged, else the last fix."""
+    if max_sigma_m(prior.cov_xy_m2) < config.converged_std_m or last_fix_enu_m is None:
+        return np.asarray(prior.xy_enu_m, np.float64)
+    return last_fix_enu_m
+
+
+def grid_measurement(
+    config: LocalizerConfig, engine: InferenceEngine, out: Any, plan: FramePlan, frame: Any
+) -> tuple[GridBelief, np.ndarray, np.ndarray]:
+    """The engine's grid as the filter's measurement: ``(belief, points (K, 2) ENU m, weights
+    (K,))``, the weights divided by the tile-centre prior the engine was trained with."""
+    belief = GridBelief(out.prob, out.offsets, plan.tile.geo, plan.stamp_ns)
+    points = belief.points_enu(frame)
+    weights = out.prob.ravel()
+    if config.prior_correction:
+        weights = divide_centre_prior(weights, points, plan.tile.center_enu_m,
+                                      engine.offset_sigma_m, config.prior_cap_sigmas)  # fmt: skip
+    return belief, points, weights
 
 
 def training_camera(engine: InferenceEngine | None) -> CameraModel | None:

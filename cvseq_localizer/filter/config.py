@@ -228,6 +228,11 @@ class FilterConfig:
     grid_cov_floor_m: float = 1.5
     grid_innovation_cov_weight: float = 0.1
     grid_innovation_tau_s: float = 5.0
+    # d is clipped at this length, m; the terms fade (time constant grid_innovation_tau_s)
+    # from gnss_only_timeout_s after the last informative grid frame. Without both, a
+    # matcher lost in a dropout (dev urban 334: 50-80 m off) kept the covariance above
+    # LocalizerConfig.network_max_std_m for the rest of the drive: GNSS-only, 16.3 m mean.
+    grid_innovation_max_m: float = 20.0
     # Only the most probable cells covering this fraction of the probability mass are used.
     grid_top_mass: float = 0.999
     # Spacing of the raster the mixture is evaluated on, in mixture sigmas (bilinear
@@ -254,6 +259,10 @@ class FilterConfig:
     # This many consecutive grid frames at the floor (no particle near the network's belief)
     # are a divergence: re-initialise from the last accepted fix.
     diverge_floor_frames: int = 20
+    # ... only while the last good fix is at most this old, s: in a dropout the last fix is
+    # no better a place than the dead-reckoned cloud (dev drive urban 334: a matcher lost in a
+    # 15 s dropout re-initialised a cloud 6 m off onto the fix 7 s behind it, 44 m off).
+    diverge_floor_max_fix_age_s: float = 2.0
     # Estimate.diverged stays set this long after a detected divergence, s.
     diverged_hold_s: float = 2.0
     # Repeated warnings of one kind are logged at most once per this period, s.

@@ -9,6 +9,8 @@ or, beyond ``clock_jump_s``, the filter resets.
 
 from __future__ import annotations
 
+import math
+
 import logging
 from dataclasses import replace
 
@@ -233,9 +235,12 @@ class FilterCore:
         if self._last_grid_ns is not None:
             # the cloud's position still comes from the network for a while after its last
             # informative frame (dev drive 313: 0.3 m std, 12 m off, 2 s after the engine
-            # stopped), so the network's error terms stay until a re-initialisation
-            cov = cov + np.eye(2) * cfg.grid_cov_floor_m**2
-            cov = cov + cfg.grid_innovation_cov_weight * self._grid_innov.cov_m2
+            # stopped): the network's error terms fade only after that, with the innovation
+            # time constant
+            idle_s = (now - self._last_grid_ns) * 1e-9 - cfg.gnss_only_timeout_s
+            fade = math.exp(-max(idle_s, 0.0) / cfg.grid_innovation_tau_s)
+            cov = cov + fade * np.eye(2) * cfg.grid_cov_floor_m**2
+            cov = cov + fade * cfg.grid_innovation_cov_weight * self._grid_innov.cov_m2
         if gnss_only and self._bias_cov_m2 is not None:
             # add the bias the cloud does not already cover (none right after initialisation
             # or a long dropout, all of it once the cloud has shrunk onto the smoothed fixes)
@@ -281,6 +286,12 @@ class FilterCore:
                     cfg.roughen_yaw_rad, self._rng)  # fmt: skip
             self.stats.resamples += 1
         return True
+
+    def _fix_age_s(self, stamp_ns: int) -> float:
+        """Seconds since the last good fix (inf without one)."""
+        if self._last_fix is None:
+            return math.inf
+        return (int(stamp_ns) - self._last_fix[0]) * 1e-9
 
     def _fallback_fix(self, stamp_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """Where to re-initialise without a new fix: the last good fix, its covariance grown
@@ -350,9 +361,14 @@ class GridInnovation:
         self.cov_m2 = np.zeros((2, 2))
         self._stamp_ns: int | None = None
 
-    def add(self, stamp_ns: int, d_enu_m: np.ndarray, tau_s: float) -> None:
+    def add(self, stamp_ns: int, d_enu_m: np.ndarray, config: FilterConfig) -> None:
+        """One frame's ``d`` (ENU m), its length clipped at ``grid_innovation_max_m`` (a lost
+        network's answers, 50-80 m off, would otherwise block it for good)."""
         dt_s = 0.1 if self._stamp_ns is None else max(stamp_ns - self._stamp_ns, 0) * 1e-9
-        alpha = min(dt_s / tau_s, 1.0)
+        alpha = min(dt_s / config.grid_innovation_tau_s, 1.0)
+        norm = float(np.hypot(*d_enu_m))
+        if norm > config.grid_innovation_max_m:
+            d_enu_m = d_enu_m * (config.grid_innovation_max_m / norm)
         self.cov_m2 = self.cov_m2 + alpha * (np.outer(d_enu_m, d_enu_m) - self.cov_m2)
         self._stamp_ns = max(self._stamp_ns or 0, int(stamp_ns))
 

@@ -158,14 +158,13 @@ class ParticleFilter(FilterCore):
             self.stats.grids_ignored += 1
             return self._result(R.IGNORED, R.NON_FINITE)
         self.stats.grids_used += 1
-        self._grid_innov.add(stamp_ns, points[int(np.argmax(p))] - predicted,
-                             self.config.grid_innovation_tau_s)  # fmt: skip
+        self._grid_innov.add(stamp_ns, points[int(np.argmax(p))] - predicted, self.config)
         if lik.at_floor:
             self.stats.grid_floor_frames += 1
         else:
             self._last_grid_ns = max(stamp_ns, self._last_grid_ns or 0)
         reason = self._monitor.on_grid(lik.at_floor, self.config)
-        if reason:
+        if reason and self._fix_age_s(stamp_ns) <= self.config.diverge_floor_max_fix_age_s:
             self._diverge(reason, stamp_ns, *self._fallback_fix(stamp_ns))
         return self._result(R.USED, lag_s=self._lag_s(stamp_ns))
 

@@ -117,6 +117,9 @@ PARAMS: tuple[Param, ...] = (
           'exceeds this, deg', 'localizer'),
     Param('network_heading_check_s', 1.0, 'skip geometry-aware engines while the heading of the '
           'GNSS fix track (fixes this recent, s) disagrees with the filter; 0 = off', 'localizer'),
+    Param('network_confirm_heading_deg', 15.0, 'after a (re)initialisation geometry-aware '
+          "engines wait until the GNSS fix track's heading (std at most this) agrees with the "
+          "filter's within this, deg; 0 = off", 'localizer'),
     Param('use_network_heading', True, "fuse the engine's heading output as a yaw measurement",
           'localizer'),
     # ---------------------------------------------------------------------------- filter
@@ -136,6 +139,10 @@ PARAMS: tuple[Param, ...] = (
     _filter('gnss_jump_confirm_s', 'a fix-track jump that lasts this long is followed, s'),
     _filter('motion_check_after_s', "re-draw speed/yaw from the GNSS fix track after the cloud's "
             'heading disagreed this long, s; 0 = off'),
+    _filter('motion_check_grid_min_deg', '... while the network is used, only beyond this '
+            'disagreement, deg; 0 = never'),
+    _filter('track_heading_std_scale', "fuse the GNSS fix track's heading (std times this) "
+            'on GNSS alone; 0 = off'),
     _filter('grid_cov_floor_m', 'std added to the covariance while the network is used, m'),
     # ------------------------------------------------------------- camera, GNSS, odometry
     Param('camera_info_topic', '', "sensor_msgs/CameraInfo topic; '' = camera_info beside the "

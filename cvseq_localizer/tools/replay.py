@@ -232,6 +232,7 @@ def _stats(h: LocalizerHealth) -> dict:
         'frames': h.frames,
         'frames_with_network': h.frames_with_network,
         'frames_without_tile': h.frames_without_tile,
+        'frames_skipped': dict(sorted(h.frames_skipped.items())),
         'hidden_resets': sum(h.hidden_resets.values()),
         'hidden_shifts': h.hidden_shifts,
         'tiles_encoded': h.tiles_encoded,

@@ -121,7 +121,7 @@ def test_motion_check_leaves_the_heading_to_an_informative_network():
     """While grid frames are informative the network's heading usually outweighs the fix
     track's: the check then only fires beyond motion_check_grid_min_deg (a network searching
     around a heading that wrong would confirm it), unless motion_check_with_grid. The wrong
-    heading is held (as an engine confirming it would) until the first re-seed."""
+    heading is held, and the grid confirms the cloud, until the first re-seed."""
 
     def reseeds(wrong_deg, **kw):
         stamps, truth, fixes = _fixes(120, speed=(7.0, 0.0), seed=6)
@@ -131,7 +131,8 @@ def test_motion_check_leaves_the_heading_to_an_informative_network():
             if k >= 60 and pf.stats.motion_reseeds == 0:
                 pf.particles.yaw_rad[:] = np.radians(wrong_deg)
             pf.update_gnss(int(s), f, np.eye(2))
-            pts, p = make_grid(np.round(x / 20.0) * 20.0, x, rng, 32, 2.28, 0.5)
+            peak = x if k < 60 else pf.estimate().xy_enu_m  # then an engine confirming it
+            pts, p = make_grid(np.round(x / 20.0) * 20.0, peak, rng, 32, 2.28, 0.5)
             pf.update_grid(int(s) + NS // 20, pts, p, 2.28)
         return pf.stats.motion_reseeds
 

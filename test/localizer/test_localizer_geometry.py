@@ -173,8 +173,9 @@ def test_confidently_wrong_network_does_not_capture_the_filter():
 def test_fixes_do_not_wait_for_inference():
     """While the engine is busy, on_gnss from another thread completes (bounded waits)."""
     engine = HeadingEngine()
-    loc = make(engine, GeoTiles(engine), network_max_yaw_std_deg=180.0,
-               network_confirm_heading_deg=0.0)  # the engine runs from the first frame
+    loc = make(
+        engine, GeoTiles(engine), network_max_yaw_std_deg=180.0, network_confirm_heading_deg=0.0
+    )  # the engine runs from the first frame
     loc.camera = CAMERA
     drive_east(loc, n=5)
     engine.gate, engine.entered = threading.Event(), threading.Event()
