@@ -9,9 +9,8 @@ or, beyond ``clock_jump_s``, the filter resets.
 
 from __future__ import annotations
 
-import math
-
 import logging
+import math
 from dataclasses import replace
 
 import numpy as np
