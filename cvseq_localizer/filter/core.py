@@ -62,6 +62,7 @@ class FilterCore:
         self._stamp_ns = 0
         self._odom: tuple[int, float, float, float, float] | None = None
         self._last_grid_ns: int | None = None
+        self._respread_ns: int | None = None  # the last spread_along_bias
         self._last_divergence_ns: int | None = None
         self._motion_far_since_ns: int | None = None
         self._grid_innov = GridInnovation()
@@ -97,7 +98,7 @@ class FilterCore:
         self._stamp_ns = int(stamp_ns)
         self._gate.reset(xy, stamp_ns, float(np.sqrt(np.max(np.linalg.eigvalsh(cov)))))
         self._last_fix = (int(stamp_ns), xy, cov)
-        self._last_grid_ns = None
+        self._last_grid_ns = self._respread_ns = None
         self._bias_cov_m2 = None
         self._track_bias_var(int(stamp_ns), cov)
         self._events.append(FilterEvent(R.INITIALIZED, 'first usable fix', int(stamp_ns)))
@@ -113,7 +114,7 @@ class FilterCore:
         self._history.clear()
         self._recent.clear()
         self._odom = None
-        self._last_grid_ns = None
+        self._last_grid_ns = self._respread_ns = None
         self._last_divergence_ns = None
         self._motion_far_since_ns = None
         self._grid_innov = GridInnovation()

@@ -22,6 +22,7 @@ from cvseq_localizer.filter.gnss_update import apply_fix
 from cvseq_localizer.filter.grid import grid_log_likelihood, validate_grid
 from cvseq_localizer.filter.heading import heading_log_likelihood
 from cvseq_localizer.filter.motion import apply_odometry
+from cvseq_localizer.filter.particles import spread_along_bias
 from cvseq_localizer.filter.results import FilterHealth, UpdateResult
 from cvseq_localizer.filter.summary import weighted_mean_xy
 from cvseq_localizer.filter.validate import (
@@ -151,6 +152,14 @@ class ParticleFilter(FilterCore):
         if timing not in (clock.FRESH, clock.LATE):
             self.stats.grids_ignored += 1
             return self._result(R.IGNORED, self._timing_reason(timing))
+        cfg = self.config
+        if past is None and cfg.grid_respread_bias and cfg.gnss_bias_sigma_m > 0:
+            last = self._respread_ns
+            if self._gnss_only_at(stamp_ns) and (  # no informative frame lately: GNSS alone
+                last is None or (stamp_ns - last) * 1e-9 > cfg.gnss_only_timeout_s
+            ):
+                spread_along_bias(self._particles, cfg.gnss_bias_sigma_m, self._rng)
+                self._respread_ns = stamp_ns
         xy = self._particles.xy_enu_m if past is None else past.xy_enu_m
         predicted = weighted_mean_xy(self._particles.weights(), xy)
         lik = grid_log_likelihood(xy, points, p, cell_size_m, self.config)
