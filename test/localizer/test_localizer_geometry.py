@@ -203,3 +203,57 @@ def test_reinitialize_and_reset_are_operator_commands():
     loc.reset()
     assert loc.on_image(int(0.7e9), IMG).estimate is None  # waits for the next fix
     assert loc.on_gnss(fix(0.8)).estimate is not None
+
+
+class _Track:
+    """A filter stand-in for frame_geometry: only the GNSS fix track's heading, as given."""
+
+    def __init__(self, heading):
+        self.heading = heading
+
+    def gnss_heading(self, stamp_ns, max_age_s):
+        return self.heading
+
+
+def test_heading_must_be_confirmed_by_the_track_after_initialisation():
+    """Until the fix track has confirmed the filter's heading (std and disagreement both
+    within network_confirm_heading_deg), a geometry-aware engine does not run; once
+    confirmed, only the looser disagreement check (max(3 sigma, 20 deg)) applies."""
+    from dataclasses import replace
+
+    from cvseq_localizer.localizer_config import LocalizerConfig
+    from cvseq_localizer.localizer_frames import frame_geometry
+    from cvseq_localizer.logutil import WarnThrottle
+
+    loc = make()
+    loc.on_gnss(fix(0.0))
+    prior = replace(loc.filter.estimate(), yaw_rad=math.radians(30.0),
+                    yaw_var_rad2=math.radians(3.0) ** 2)  # fmt: skip
+    cfg, warn = LocalizerConfig(), WarnThrottle(None, 5.0)
+
+    def skipped(track, confirmed, yaw_deg=30.0):
+        p = replace(prior, yaw_rad=math.radians(yaw_deg))
+        return frame_geometry(cfg, _Track(track), 0, p, CAMERA, warn, confirmed)[1]
+
+    sure, unsure = (0.0, math.radians(12.0)), (0.0, math.radians(20.0))
+    assert skipped(sure, True) == ''  # 30 deg is inside 3 sigma: not a disagreement
+    assert skipped(sure, False) == 'heading_unconfirmed'  # but not a confirmation either
+    assert skipped(sure, False, yaw_deg=5.0) == ''
+    assert skipped(unsure, False, yaw_deg=5.0) == 'heading_unconfirmed'
+    assert skipped(None, False, yaw_deg=5.0) == 'heading_unconfirmed'
+    off = replace(cfg, network_confirm_heading_deg=0.0)
+    assert frame_geometry(off, _Track(None), 0, prior, CAMERA, warn, False)[1] == ''
+
+
+def test_initial_pose_heading_counts_as_confirmed_when_certain():
+    def first_skip(yaw_std_deg, confirm_deg=15.0):
+        engine = HeadingEngine()
+        loc = make(engine, GeoTiles(engine), network_confirm_heading_deg=confirm_deg,
+                   network_max_yaw_std_deg=180.0)  # fmt: skip
+        loc.camera = CAMERA
+        loc.on_gnss(fix(0.0))
+        loc.reinitialize(int(0.05e9), np.zeros(2), np.eye(2), 0.0, math.radians(yaw_std_deg) ** 2)
+        return loc.on_image(int(0.1e9), IMG).network_skipped
+
+    assert first_skip(8.0) == ''
+    assert first_skip(8.0, confirm_deg=5.0) == 'heading_unconfirmed'
