@@ -200,9 +200,8 @@ class LocalizerOutput:
         events: re-initialisations and hidden-state resets that happened in this call.
         network_skipped: why the network did not run on this frame ('' if it ran or for GNSS
             calls): ``no_position``, ``gnss_only``, ``uncertain``, ``gnss_stale``, ``no_tile``,
-            ``no_camera``, ``heading_uncertain``, ``heading_disagrees_gnss``, ``heading_unconfirmed``,
-            ``bad_frame``,
-            ``no_ground``, ``too_late``.
+            ``no_camera``, ``heading_uncertain``, ``heading_disagrees_gnss``,
+            ``heading_unconfirmed``, ``bad_frame``, ``no_ground``, ``too_late``.
         network_yaw_rad: the engine's heading measurement for this frame (REP-103, rad), or
             ``None`` (no heading output, or an uninformative one).
         network_yaw_var_rad2: its variance (rad^2), or ``None``.

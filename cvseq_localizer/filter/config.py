@@ -98,8 +98,8 @@ class FilterConfig:
     # (gnss_jump_*), the motion check and the track heading below, bench_filter_drives.py (20 x
     # 60 s per profile, fix epochs, mean / p99 m): robust 1.80 / 4.10, 4.10 / 11.76, 6.42 /
     # 31.9 vs paper_gate 1.84 / 4.46, 4.33 / 20.5, 7.67 / 50.5 vs raw 1.83 / 4.45, 4.38 / 20.6,
-    # 6.82 / 32.5 (open, default, urban); NEES 2.7-4.1. Before the fix track robust was 2.02 / 9.7, 4.47 / 22.2,
-    # 7.82 / 45.7: a captured multipath corrupted speed and heading.
+    # 6.82 / 32.5 (open, default, urban); NEES 2.7-4.1. Before the fix track robust was 2.02 /
+    # 9.7, 4.47 / 22.2, 7.82 / 45.7: a captured multipath corrupted speed and heading.
     gnss_model: str = 'robust'
     # The core's std is gnss_white_fraction of the reported sigma, or (gnss_adaptive_white) the
     # robust scale of the recent innovations (gnss.WhiteNoiseScale). A core as narrow as the
