@@ -179,7 +179,9 @@ class Localizer:
         yaw_var_rad2: float = math.inf,
     ) -> LocalizerOutput:
         """Spread the filter around a given pose (map frame; e.g. ``/initialpose``); the heading
-        is fused when its variance is finite and below 1 rad^2. Drops the hidden state.
+        is used when its variance is finite and below 1 rad^2 (and counts as confirmed for
+        geometry-aware engines when within ``network_confirm_heading_deg``). Drops the hidden
+        state.
 
         Raises:
             ValueError: no map frame yet (no datum), or an unusable position.
@@ -190,12 +192,11 @@ class Localizer:
             self._events = [LocalizerEvent('reinit', 'initial pose')]
             self.filter.reset()
             self.filter.initialize(int(stamp_ns), np.asarray(xy_enu_m, np.float64),
-                                   np.asarray(cov_xy_m2, np.float64))  # fmt: skip
+                                   np.asarray(cov_xy_m2, np.float64), yaw_rad,
+                                   yaw_var_rad2)  # fmt: skip
             self._pose_lost('initial pose')
-            if math.isfinite(yaw_var_rad2) and 0.0 < yaw_var_rad2 < 1.0:
-                self._note(self.filter.update_heading(int(stamp_ns), yaw_rad, yaw_var_rad2))
-                confirm = math.radians(self.config.network_confirm_heading_deg)
-                self._heading_confirmed = yaw_var_rad2 <= confirm**2
+            confirm = math.radians(self.config.network_confirm_heading_deg)
+            self._heading_confirmed = bool(math.isfinite(yaw_rad) and yaw_var_rad2 <= confirm**2)
             return self._output(stamp_ns)
 
     def reset(self) -> None:

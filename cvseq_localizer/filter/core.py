@@ -24,7 +24,7 @@ from cvseq_localizer.filter.fix_track import FixTrack
 from cvseq_localizer.filter.gnss import GnssGate, WhiteNoiseScale, sanitize_cov
 from cvseq_localizer.filter.history import ParticleHistory, PastState
 from cvseq_localizer.filter.motion import propagate
-from cvseq_localizer.filter.particles import Particles, initial_particles
+from cvseq_localizer.filter.particles import Particles, initial_particles, wrap_angle
 from cvseq_localizer.filter.resampling import (
     effective_sample_size,
     log_normalize,
@@ -84,17 +84,29 @@ class FilterCore:
         """The current particle set (read-only by convention; ``None`` before initialisation)."""
         return self._particles
 
-    def initialize(self, stamp_ns: int, xy_enu_m: np.ndarray, cov_xy_m2: np.ndarray) -> None:
+    def initialize(
+        self,
+        stamp_ns: int,
+        xy_enu_m: np.ndarray,
+        cov_xy_m2: np.ndarray,
+        yaw_rad: float = math.nan,
+        yaw_var_rad2: float = math.inf,
+    ) -> None:
         """Spread particles around a fix ``xy_enu_m`` ``(2,)`` with covariance ``(2, 2)`` m^2.
 
-        Yaw is uniform and speed uniform in ``[0, init_speed_max_mps]``. An unusable covariance
-        falls back to ``gnss_fallback_sigma_m``.
+        Yaw is uniform unless a heading is given (REP-103 rad, variance in (0, 1) rad^2: yaw
+        then ~ N(yaw_rad, yaw_var_rad2)); speed uniform in ``[0, init_speed_max_mps]``. An
+        unusable covariance falls back to ``gnss_fallback_sigma_m``.
         """
         xy = position(xy_enu_m)
         if xy is None:
             raise ValueError(f'cannot initialise from position {xy_enu_m!r}')
         cov = sanitize_cov(cov_xy_m2, self.config)
-        self._set_particles(int(stamp_ns), self._initial_particles(xy, cov))
+        particles = self._initial_particles(xy, cov)
+        if math.isfinite(yaw_rad) and math.isfinite(yaw_var_rad2) and 0 < yaw_var_rad2 < 1:
+            noise = self._rng.standard_normal(particles.size) * math.sqrt(yaw_var_rad2)
+            particles.yaw_rad = wrap_angle(yaw_rad + noise)
+        self._set_particles(int(stamp_ns), particles)
         self._stamp_ns = int(stamp_ns)
         self._gate.reset(xy, stamp_ns, float(np.sqrt(np.max(np.linalg.eigvalsh(cov)))))
         self._last_fix = (int(stamp_ns), xy, cov)

@@ -248,8 +248,7 @@ def test_heading_must_be_confirmed_by_the_track_after_initialisation():
 def test_initial_pose_heading_counts_as_confirmed_when_certain():
     def first_skip(yaw_std_deg, confirm_deg=15.0):
         engine = HeadingEngine()
-        loc = make(engine, GeoTiles(engine), network_confirm_heading_deg=confirm_deg,
-                   network_max_yaw_std_deg=180.0)  # fmt: skip
+        loc = make(engine, GeoTiles(engine), network_confirm_heading_deg=confirm_deg)
         loc.camera = CAMERA
         loc.on_gnss(fix(0.0))
         loc.reinitialize(int(0.05e9), np.zeros(2), np.eye(2), 0.0, math.radians(yaw_std_deg) ** 2)
