@@ -22,6 +22,7 @@ from cvseq_localizer.filter.divergence import DivergenceMonitor
 from cvseq_localizer.filter.estimates import extrapolated, past_estimate
 from cvseq_localizer.filter.fix_track import FixTrack
 from cvseq_localizer.filter.gnss import GnssGate, WhiteNoiseScale, sanitize_cov
+from cvseq_localizer.filter.grid import GridInnovation
 from cvseq_localizer.filter.history import ParticleHistory, PastState
 from cvseq_localizer.filter.motion import propagate
 from cvseq_localizer.filter.particles import Particles, initial_particles, wrap_angle
@@ -362,27 +363,6 @@ class FilterCore:
         self.stats.reinitializations += 1
         self.stats.last_reinit_reason = reason
         self._throttle.warn('reinit:' + reason, 'particle filter re-initialised: %s', reason)
-
-
-class GridInnovation:
-    """Running mean of ``d d^T`` (m^2), ``d`` = a grid frame's most probable point minus the
-    predicted estimate: how far the network's answers stray from the filter, frame to frame
-    (see ``FilterConfig.grid_innovation_cov_weight``)."""
-
-    def __init__(self) -> None:
-        self.cov_m2 = np.zeros((2, 2))
-        self._stamp_ns: int | None = None
-
-    def add(self, stamp_ns: int, d_enu_m: np.ndarray, config: FilterConfig) -> None:
-        """One frame's ``d`` (ENU m), its length clipped at ``grid_innovation_max_m`` (a lost
-        network's answers, 50-80 m off, would otherwise block it for good)."""
-        dt_s = 0.1 if self._stamp_ns is None else max(stamp_ns - self._stamp_ns, 0) * 1e-9
-        alpha = min(dt_s / config.grid_innovation_tau_s, 1.0)
-        norm = float(np.hypot(*d_enu_m))
-        if norm > config.grid_innovation_max_m:
-            d_enu_m = d_enu_m * (config.grid_innovation_max_m / norm)
-        self.cov_m2 = self.cov_m2 + alpha * (np.outer(d_enu_m, d_enu_m) - self.cov_m2)
-        self._stamp_ns = max(self._stamp_ns or 0, int(stamp_ns))
 
 
 def seed_motion(

@@ -151,3 +151,24 @@ def grid_log_likelihood(
     signal = (1.0 - config.grid_floor_weight) * mix
     log_lik = np.log(floor + signal) / config.grid_temperature
     return GridLikelihood(log_lik, bool(not np.any(signal > floor)))
+
+
+class GridInnovation:
+    """Running mean of ``d d^T`` (m^2), ``d`` = a grid frame's most probable point minus the
+    predicted estimate: how far the network's answers stray from the filter, frame to frame
+    (see ``FilterConfig.grid_innovation_cov_weight``)."""
+
+    def __init__(self) -> None:
+        self.cov_m2 = np.zeros((2, 2))
+        self._stamp_ns: int | None = None
+
+    def add(self, stamp_ns: int, d_enu_m: np.ndarray, config: FilterConfig) -> None:
+        """One frame's ``d`` (ENU m), its length clipped at ``grid_innovation_max_m`` (a lost
+        network's answers, 50-80 m off, would otherwise block it for good)."""
+        dt_s = 0.1 if self._stamp_ns is None else max(stamp_ns - self._stamp_ns, 0) * 1e-9
+        alpha = min(dt_s / config.grid_innovation_tau_s, 1.0)
+        norm = float(np.hypot(*d_enu_m))
+        if norm > config.grid_innovation_max_m:
+            d_enu_m = d_enu_m * (config.grid_innovation_max_m / norm)
+        self.cov_m2 = self.cov_m2 + alpha * (np.outer(d_enu_m, d_enu_m) - self.cov_m2)
+        self._stamp_ns = max(self._stamp_ns or 0, int(stamp_ns))
