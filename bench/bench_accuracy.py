@@ -9,7 +9,7 @@ tables). Parts:
    model (``shipped.DEFAULT_MODEL``; ``--model`` for another), ``geometric_*``: the training-free
    matcher on the same frames, ``tile_prior_median_m``: the tile centre as the answer.
 2. Drives: ``--drives`` 60 s drives per GNSS profile (``default`` seeds 101+, ``urban`` seeds
-   121+; development drives are 301-306), replayed through the whole pipeline (cvseq-evaluate):
+   121+; ``--dev``: the development drives, default 301+ and urban 311+), replayed through the whole pipeline (cvseq-evaluate):
    raw GNSS (scored at its fixes), the GNSS-only filter and the filter with the default model
    (scored at every camera frame, dropouts included), pooled over the drives plus the worst
    drive. Keys ``gnss_*``, ``gnss_filter_*``, ``fused_*`` (default profile), ``urban_*``.
@@ -47,6 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / '.cache' / 'bench' / 'accuracy'
 RESULTS = ROOT / 'bench' / 'results' / 'accuracy.json'
 PROFILE_SEEDS = {'default': 101, 'urban': 121}
+# Development drives (tuning only; never reported as results): --dev. Default 301-308 and urban
+# 311-346 were used to tune the Localizer and filter settings.
+DEV_SEEDS = {'default': 301, 'urban': 311}
 CAMERA_SEEDS = 141
 
 
@@ -144,22 +147,29 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument('--tam-model', default=None)
     p.add_argument('--skip', nargs='*', default=[], choices=['frames', 'drives', 'cameras'])
     p.add_argument('--profiles', nargs='*', default=list(PROFILE_SEEDS), choices=PROFILE_SEEDS)
-    p.add_argument('--out', type=Path, default=RESULTS, help='results JSON')
+    p.add_argument('--dev', action='store_true',
+                   help='development drives (DEV_SEEDS) instead of the benchmark ones; writes '
+                   'accuracy_dev.json unless --out is given')  # fmt: skip
+    p.add_argument('--out', type=Path, default=None, help='results JSON')
     p.add_argument('--merge', nargs='*', type=Path, default=[],
                    help='only merge these result JSONs (of parallel runs) into --out')  # fmt: skip
     args = p.parse_args(argv)
+    if args.out is None:
+        args.out = RESULTS.with_name('accuracy_dev.json') if args.dev else RESULTS
+    if args.dev:  # single frames and cameras have no development worlds: drives only
+        args.skip = sorted({*args.skip, 'frames', 'cameras'})
     if args.merge:
         return merge(args.merge, args.out)
     model = args.model or default_model()
     t0, load0 = time.time(), os.getloadavg()[0]
-    results: dict = {'model': str(model), 'load_avg_start': load0}
+    results: dict = {'model': str(model), 'load_avg_start': load0, 'dev_seeds': args.dev}
     tables: dict = {}
     if 'frames' not in args.skip:
         results.update(single_frames(model, args.frame_seeds, args.frames))
         print(json.dumps(results, indent=2), flush=True)
     if 'drives' not in args.skip:
         for profile in args.profiles:
-            seed0 = PROFILE_SEEDS[profile]
+            seed0 = (DEV_SEEDS if args.dev else PROFILE_SEEDS)[profile]
             runs = [run_drive(drive(seed0 + i, args.duration, profile), model,
                               f'{profile}_{seed0 + i}') for i in range(args.drives)]  # fmt: skip
             keys, tables[profile] = profile_rows(profile, runs, '' if profile == 'default'
