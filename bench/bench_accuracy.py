@@ -9,8 +9,8 @@ tables). Parts:
    model (``shipped.DEFAULT_MODEL``; ``--model`` for another), ``geometric_*``: the training-free
    matcher on the same frames, ``tile_prior_median_m``: the tile centre as the answer.
 2. Drives: ``--drives`` 60 s drives per GNSS profile (``default`` seeds 101+, ``urban`` seeds
-   121+; ``--dev``: the development drives, default 301+ and urban 311+), replayed through the whole pipeline (cvseq-evaluate):
-   raw GNSS (scored at its fixes), the GNSS-only filter and the filter with the default model
+   121+; ``--dev``: the development drives, default 301+ and urban 311+), replayed through
+   the whole pipeline (cvseq-evaluate): raw GNSS (scored at its fixes), the GNSS-only filter and the filter with the default model
    (scored at every camera frame, dropouts included), pooled over the drives plus the worst
    drive. Keys ``gnss_*``, ``gnss_filter_*``, ``fused_*`` (default profile), ``urban_*``.
 3. Cameras: ``--camera-drives`` drives rendered with the 'wide' (camera b) and 'tele' (camera c)
