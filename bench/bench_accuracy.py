@@ -10,9 +10,9 @@ tables). Parts:
    matcher on the same frames, ``tile_prior_median_m``: the tile centre as the answer.
 2. Drives: ``--drives`` 60 s drives per GNSS profile (``default`` seeds 101+, ``urban`` seeds
    121+; ``--dev``: the development drives, default 301+ and urban 311+), replayed through
-   the whole pipeline (cvseq-evaluate): raw GNSS (scored at its fixes), the GNSS-only filter and the filter with the default model
-   (scored at every camera frame, dropouts included), pooled over the drives plus the worst
-   drive. Keys ``gnss_*``, ``gnss_filter_*``, ``fused_*`` (default profile), ``urban_*``.
+   the whole pipeline (cvseq-evaluate): raw GNSS (scored at its fixes), the GNSS-only filter
+   and the filter with the default model (scored at every camera frame, dropouts included),
+   pooled over the drives plus the worst drive. Keys ``gnss_*``, ``gnss_filter_*``, ``fused_*`` (default profile), ``urban_*``.
 3. Cameras: ``--camera-drives`` drives rendered with the 'wide' (camera b) and 'tele' (camera c)
    presets and, on the same seeds, the default camera: ``camera_b_fused_mean_m`` etc.
 4. ``--baseline-model`` / ``--tam-model``: the network alone's sequence mean (seed 004's metric,
