@@ -12,7 +12,8 @@ tables). Parts:
    121+; ``--dev``: the development drives, default 301+ and urban 311+), replayed through
    the whole pipeline (cvseq-evaluate): raw GNSS (scored at its fixes), the GNSS-only filter
    and the filter with the default model (scored at every camera frame, dropouts included),
-   pooled over the drives plus the worst drive. Keys ``gnss_*``, ``gnss_filter_*``, ``fused_*`` (default profile), ``urban_*``.
+   pooled over the drives plus the worst drive. Keys ``gnss_*``, ``gnss_filter_*``,
+   ``fused_*`` (default profile), ``urban_*``.
 3. Cameras: ``--camera-drives`` drives rendered with the 'wide' (camera b) and 'tele' (camera c)
    presets and, on the same seeds, the default camera: ``camera_b_fused_mean_m`` etc.
 4. ``--baseline-model`` / ``--tam-model``: the network alone's sequence mean (seed 004's metric,
