@@ -159,7 +159,7 @@ class ParticleFilter(FilterCore):
                 last is None or (stamp_ns - last) * 1e-9 > cfg.gnss_only_timeout_s
             ):
                 spread_along_bias(self._particles, cfg.gnss_bias_sigma_m, self._rng)
-                self._respread_ns = stamp_ns
+                self._respread_ns, self._est = stamp_ns, None
         xy = self._particles.xy_enu_m if past is None else past.xy_enu_m
         predicted = weighted_mean_xy(self._particles.weights(), xy)
         lik = grid_log_likelihood(xy, points, p, cell_size_m, self.config)
