@@ -29,6 +29,7 @@ from cvseq_localizer.filter import (
     ParticleFilter,
     UpdateResult,
 )
+from cvseq_localizer.filter.heading import usable_heading
 from cvseq_localizer.geo import CameraModel, LocalFrame
 from cvseq_localizer.geo.datum import DatumConfig, DatumTracker
 from cvseq_localizer.localizer_config import LocalizerConfig, LocalizerStats, build_health
@@ -196,7 +197,9 @@ class Localizer:
                                    yaw_var_rad2)  # fmt: skip
             self._pose_lost('initial pose')
             confirm = math.radians(self.config.network_confirm_heading_deg)
-            self._heading_confirmed = bool(math.isfinite(yaw_rad) and yaw_var_rad2 <= confirm**2)
+            self._heading_confirmed = usable_heading(yaw_rad, yaw_var_rad2) and (
+                yaw_var_rad2 <= confirm**2
+            )
             return self._output(stamp_ns)
 
     def reset(self) -> None:

@@ -23,6 +23,7 @@ from cvseq_localizer.filter.estimates import extrapolated, past_estimate
 from cvseq_localizer.filter.fix_track import FixTrack
 from cvseq_localizer.filter.gnss import GnssGate, WhiteNoiseScale, sanitize_cov
 from cvseq_localizer.filter.grid import GridInnovation
+from cvseq_localizer.filter.heading import usable_heading
 from cvseq_localizer.filter.history import ParticleHistory, PastState
 from cvseq_localizer.filter.motion import propagate
 from cvseq_localizer.filter.particles import Particles, initial_particles, wrap_angle
@@ -104,7 +105,7 @@ class FilterCore:
             raise ValueError(f'cannot initialise from position {xy_enu_m!r}')
         cov = sanitize_cov(cov_xy_m2, self.config)
         particles = self._initial_particles(xy, cov)
-        if math.isfinite(yaw_rad) and math.isfinite(yaw_var_rad2) and 0 < yaw_var_rad2 < 1:
+        if usable_heading(yaw_rad, yaw_var_rad2):
             noise = self._rng.standard_normal(particles.size) * math.sqrt(yaw_var_rad2)
             particles.yaw_rad = wrap_angle(yaw_rad + noise)
         self._set_particles(int(stamp_ns), particles)

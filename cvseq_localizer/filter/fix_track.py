@@ -159,9 +159,8 @@ class FixTrack:
         sigma = self.sigma_m(reported_sigma_m)
         r2 = sigma**2
         if self._track is None:
-            self._track = _Segment.start(stamp_ns, xy, sigma, 10.0)
             self._last_ns = stamp_ns
-            return CONFIRMED
+            return self._restart(stamp_ns, xy, sigma, CONFIRMED)
         if stamp_ns <= self._track.stamp_ns:
             return CONFIRMED  # late or duplicated: the particle filter decides
         gap_s, self._last_ns = (stamp_ns - self._last_ns) * 1e-9, max(self._last_ns, stamp_ns)

@@ -9,6 +9,12 @@ import numpy as np
 from cvseq_localizer.filter.particles import wrap_angle
 
 
+def usable_heading(yaw_rad: float, yaw_var_rad2: float) -> bool:
+    """A given heading (e.g. an initial pose's) is used when it and its variance are finite
+    and the variance lies in (0, 1) rad^2."""
+    return math.isfinite(yaw_rad) and math.isfinite(yaw_var_rad2) and 0.0 < yaw_var_rad2 < 1.0
+
+
 def heading_log_likelihood(
     yaw_rad: np.ndarray, yaw_meas_rad: float, std_rad: float, outlier_weight: float
 ) -> tuple[np.ndarray, np.ndarray]:
