@@ -95,9 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     fused = np.concatenate([r['fused'] for r in results])
     nees = np.concatenate([r['nees'] for r in results])
     means = [float(np.mean(r['fused'])) for r in results]
+    ratio = fused.mean() / raw.mean()
     print(f'pooled: raw {raw.mean():.2f} / p99 {np.percentile(raw, 99):.2f}; fused '
-          f'{fused.mean():.2f} / p99 {np.percentile(fused, 99):.2f} ({fused.mean() / raw.mean():.2f}'
-          f' x raw); worst drive {max(means):.2f}; NEES {np.mean(nees):.2f}; heading '
+          f'{fused.mean():.2f} / p99 {np.percentile(fused, 99):.2f} ({ratio:.2f} x raw); '
+          f'worst drive {max(means):.2f}; NEES {np.mean(nees):.2f}; heading '
           f"{np.nanmean([r['heading'] for r in results]):.1f} deg")  # fmt: skip
 
 

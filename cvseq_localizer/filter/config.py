@@ -149,6 +149,12 @@ class FilterConfig:
     gnss_jump_min_m: float = 6.0
     gnss_jump_n_sigma: float = 5.0
     gnss_jump_confirm_s: float = 8.0
+    # A promoted jump re-anchors on GNSS alone only: while the network is informative (a grid
+    # frame within gnss_only_timeout_s) the new segment's fixes are ordinary fixes, and the
+    # divergence monitor (diverge_with_grid_after_s) owns the decision to re-anchor. Dev urban
+    # 324: a 7.5 s, 20 m multipath episode was promoted after 8 s and pulled a matcher-held
+    # estimate (0.2 m error) 21 m off; True restores the re-anchor.
+    reanchor_promoted_with_grid: bool = False
     # Robust model only: while the fix track moves faster than motion_check_min_speed_mps, the
     # cloud's mean yaw disagreeing with the track's heading by more than
     # max(motion_check_n_sigma * its std, motion_check_min_deg) for motion_check_after_s

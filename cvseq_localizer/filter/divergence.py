@@ -35,9 +35,7 @@ class DivergenceMonitor:
     ) -> str:
         """Check a fix against the estimate before the update (ENU m, ns); the disagreement
         must last ``after_s`` (default ``config.diverge_after_s``)."""
-        limit_m = max(config.diverge_gnss_min_m, config.diverge_gnss_n_sigma * fix_sigma_m)
-        if float(np.hypot(*(estimate_xy_enu_m - fix_xy_enu_m))) <= limit_m:
-            self.far_since_ns = None
+        if self.on_rejected_fix(estimate_xy_enu_m, fix_xy_enu_m, fix_sigma_m, config):
             return ''
         if self.far_since_ns is None:
             self.far_since_ns = int(stamp_ns)
@@ -45,6 +43,24 @@ class DivergenceMonitor:
         if (stamp_ns - self.far_since_ns) * 1e-9 >= after_s:
             return FAR_FROM_GNSS
         return ''
+
+    def on_rejected_fix(
+        self,
+        estimate_xy_enu_m: np.ndarray,
+        fix_xy_enu_m: np.ndarray,
+        fix_sigma_m: float,
+        config: FilterConfig,
+    ) -> bool:
+        """A fix near the estimate ends a disagreement streak, even one the fix track rejected
+        (it then follows multipath). Returns whether the fix is near. Without this, dev urban
+        324's good fixes between two 20 m multipath episodes were rejected unseen, the streak
+        ran across both episodes (12 s) and re-initialised a matcher-held estimate onto the
+        multipath."""
+        limit_m = max(config.diverge_gnss_min_m, config.diverge_gnss_n_sigma * fix_sigma_m)
+        near = float(np.hypot(*(estimate_xy_enu_m - fix_xy_enu_m))) <= limit_m
+        if near:
+            self.far_since_ns = None
+        return near
 
     def on_grid(self, at_floor: bool, config: FilterConfig) -> str:
         """Count consecutive grid frames at the floor."""

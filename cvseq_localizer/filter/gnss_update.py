@@ -50,10 +50,13 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     if cfg.gnss_jump_check:
         label = pf._fix_track.add(stamp_ns, xy, max_sigma_m(cov))
         if label == T.SUSPECT:
+            expected = weighted_mean_xy(p.weights(), p.xy_enu_m + p.bias_enu_m)
+            pf._monitor.on_rejected_fix(expected, xy, max_sigma_m(cov), cfg)
             pf.stats.fixes_rejected += 1
             pf._throttle.warn('jump', 'GNSS fix rejected: the fix track jumped (multipath?)')
             return R.REJECTED, R.JUMP, float('nan')
-        if label == T.PROMOTED:
+        if label == T.PROMOTED and (cfg.reanchor_promoted_with_grid
+                                    or pf._gnss_only_at(stamp_ns)):  # fmt: skip
             pf.stats.reanchors += 1
             return _restart_at_fix(pf, stamp_ns, xy, cov, TRACK_PROMOTED)
         if (pf._stamp_ns - stamp_ns) * 1e-9 <= 1.0:  # in order, or late by a receiver's latency

@@ -68,8 +68,14 @@ class GeometricConfig:
     grid_n: int = 16  # output grid cells per side
     sat_size: int = 128  # tile side the matcher works at (px); other tiles are resized
     sat_ground_m: float = 64.0  # ground edge of the tile (m): res = sat_ground_m / sat_size
-    heading_window_deg: float = 16.0  # candidates span prior +- this
+    heading_window_deg: float = 16.0  # candidates span prior +- this (at least)
     heading_step_deg: float = 2.0  # candidate spacing
+    # With a heading prior std the window widens to +- window_sigmas x std, at most
+    # max_heading_window_deg: a fixed +-16 deg window misses a 15 deg-off prior (development
+    # frames 8000-8009 with an N(0, 15 deg) prior error: median 7.6 m at +-16 deg, 0.62 m at
+    # +-32 deg; with N(0, 8 deg) +-16 and +-32 deg were within 0.04 m of each other).
+    window_sigmas: float = 2.5
+    max_heading_window_deg: float = 40.0
     min_range_m: float = 4.0  # BEV ground range used (bonnet and blur below)
     max_range_m: float = 24.0  # ... and too few camera rows per metre above
     norm_sigma_px: float = 2.0  # local normalisation window (tile pixels)
@@ -89,9 +95,15 @@ class GeometricConfig:
     def res_m(self) -> float:
         return self.sat_ground_m / self.sat_size
 
-    def candidate_offsets_rad(self) -> np.ndarray:
-        """``(K,)`` heading offsets from the prior (radians), symmetric, including 0."""
-        k = int(math.floor(self.heading_window_deg / self.heading_step_deg + 1e-9))
+    def candidate_offsets_rad(self, prior_std_rad: float | None = None) -> np.ndarray:
+        """``(K,)`` heading offsets from the prior (radians), symmetric, including 0; the
+        window widens with the prior's std (``window_sigmas``, ``max_heading_window_deg``)."""
+        window = self.heading_window_deg
+        if prior_std_rad is not None and math.isfinite(prior_std_rad) and prior_std_rad > 0:
+            wide = min(self.window_sigmas * math.degrees(prior_std_rad),
+                       self.max_heading_window_deg)  # fmt: skip
+            window = max(window, wide)
+        k = int(math.floor(window / self.heading_step_deg + 1e-9))
         return np.radians(np.arange(-k, k + 1) * self.heading_step_deg)
 
 
@@ -167,7 +179,8 @@ class GeometricMatcher:
         ``yaw_prior_std_rad`` the headings are weighted by that Gaussian prior in ``prob``
         (never in ``heading``, which is the frame's evidence only).
         """
-        cands = np.angle(np.exp(1j * (yaw_prior_rad + self.config.candidate_offsets_rad())))
+        offsets = self.config.candidate_offsets_rad(yaw_prior_std_rad)
+        cands = np.angle(np.exp(1j * (yaw_prior_rad + offsets)))
         bev_model = self._body_bev(camera, ground_rgb.shape[:2], 1)
         if bev_model is None or not math.isfinite(yaw_prior_rad):
             return self._uninformative(yaw_prior_rad, cands)

@@ -5,6 +5,7 @@ import pytest
 from filter_synth import NS, make_drive, make_grid, run_drive, wrapped
 
 from cvseq_localizer.filter import FilterConfig, ParticleFilter
+from cvseq_localizer.filter import fix_track as T
 
 
 def _pf(seed: int = 0, **kw) -> ParticleFilter:
@@ -226,3 +227,56 @@ def test_gate_on_estimate_rejects_episode_and_accepts_after():
         if k >= 130:
             accepted_after.append(ok)
     assert pf.stats.fixes_rejected >= 30 and all(accepted_after)
+
+
+def _parked_with_network(offset_at, seed: int = 5, **kw):
+    """A parked car, the network's peak at the truth (0, 0) at 10 Hz and 10 Hz fixes at
+    ``offset_at(t)`` (multipath, (2,) m) plus white noise. Returns the filter and the largest
+    error after the first 2 s."""
+    pf = _pf(seed, **kw)
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for k in range(400):
+        t = k * NS // 10
+        pf.update_gnss(t, np.asarray(offset_at(k / 10), float) + rng.standard_normal(2), np.eye(2))
+        pts, p = make_grid(np.zeros(2), np.zeros(2), rng, peak_sigma_m=0.7)
+        pf.update_grid(t, pts, p, 2.28)
+        if k >= 20:
+            worst = max(worst, float(np.hypot(*pf.estimate().xy_enu_m)))
+    return pf, worst
+
+
+def test_good_fixes_between_multipath_episodes_end_the_disagreement(monkeypatch):
+    # Dev urban 324: the fix track was captured by a first 20 m episode (2-7 s), so it labelled
+    # the good fixes after it suspect (7-9.5 s), and a second episode followed (9.5-17 s). The
+    # disagreement with GNSS must restart at those rejected good fixes, so that no 12 s streak
+    # across both episodes re-initialises the network-held estimate onto the multipath.
+    def offset_at(t):
+        if 2.0 <= t < 7.0:
+            return (20.0, 0.0)
+        return (0.0, -20.0) if 9.5 <= t < 17.0 else (0.0, 0.0)
+
+    def captured_track(self, stamp_ns, xy, sigma):
+        """A fix track captured by the first episode: suspect exactly from 7 to 9.5 s."""
+        return T.SUSPECT if 7.0 <= stamp_ns / NS < 9.5 else T.CONFIRMED
+
+    monkeypatch.setattr(T.FixTrack, 'add', captured_track)
+    pf, worst = _parked_with_network(offset_at)
+    assert pf.stats.fixes_rejected == 25
+    assert pf.stats.reinitializations == 0 and pf.stats.divergences == 0
+    assert worst < 3.0
+
+
+@pytest.mark.parametrize('reanchor', [False, True], ids=['network_holds', 'reanchor'])
+def test_a_promoted_jump_does_not_reanchor_a_network_held_estimate(reanchor):
+    # a 9 s multipath episode outlasts gnss_jump_confirm_s (8 s): on GNSS alone a genuine jump,
+    # while the network holds the truth an ordinary disagreement (diverge_with_grid_after_s)
+    def offset_at(t):
+        return (25.0, 0.0) if 5.0 <= t < 14.0 else (0.0, 0.0)
+
+    pf, worst = _parked_with_network(offset_at, reanchor_promoted_with_grid=reanchor)
+    if reanchor:
+        assert pf.stats.reanchors >= 1 and worst > 15.0
+    else:
+        assert pf.stats.reanchors == 0 and pf.stats.reinitializations == 0
+        assert worst < 3.0
