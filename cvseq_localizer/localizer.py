@@ -30,6 +30,7 @@ from cvseq_localizer.filter import (
     UpdateResult,
 )
 from cvseq_localizer.filter.heading import usable_heading
+from cvseq_localizer.filter.results import GRID_FAR
 from cvseq_localizer.geo import CameraModel, LocalFrame
 from cvseq_localizer.geo.datum import DatumConfig, DatumTracker
 from cvseq_localizer.localizer_config import LocalizerConfig, LocalizerStats, build_health
@@ -300,7 +301,10 @@ class Localizer:
             self._warn.warn('late', 'network result %.1f s late: not fused', behind_s)
             return NetworkResult(skipped='too_late')
         belief, points, weights = grid_measurement(self.config, self.engine, out, plan, self.frame)
-        self._note(self.filter.update_grid(plan.stamp_ns, points, weights, belief.cell_size_m()))
+        grid = self.filter.update_grid(plan.stamp_ns, points, weights, belief.cell_size_m())
+        self._note(grid)
+        if grid.reason == GRID_FAR:  # the filter does not trust this match: nor its heading
+            return NetworkResult(belief, belief.argmax_enu(self.frame), skipped='far_in_dropout')
         yaw = None
         heading = out.heading
         if heading is not None and heading.informative:

@@ -276,6 +276,15 @@ class FilterConfig:
     # no better a place than the dead-reckoned cloud (dev drive urban 334: a matcher lost in a
     # 15 s dropout re-initialised a cloud 6 m off onto the fix 7 s behind it, 44 m off).
     diverge_floor_max_fix_age_s: float = 2.0
+    # In a dropout (no fix at all, not even a rejected one, for diverge_floor_max_fix_age_s)
+    # a grid frame
+    # whose most probable cell lies farther from the estimate than max(dropout_grid_gate_min_m,
+    # dropout_grid_gate_sigmas x its largest std) is rejected: the cloud then holds only the
+    # matches that confirm it (and dead-reckons), instead of
+    # following local maxima of a lost matcher (dev urban 334: peaks 20-80 m off for 15 s, the
+    # cloud walked 16 m off at a standstill). 0 sigmas = no gate.
+    dropout_grid_gate_sigmas: float = 3.0
+    dropout_grid_gate_min_m: float = 8.0
     # Estimate.diverged stays set this long after a detected divergence, s.
     diverged_hold_s: float = 2.0
     # Repeated warnings of one kind are logged at most once per this period, s.

@@ -69,6 +69,7 @@ class FilterCore:
         self._motion_far_since_ns: int | None = None
         self._grid_innov = GridInnovation()
         self._last_fix: tuple[int, np.ndarray, np.ndarray] | None = None
+        self._fix_seen_ns: int | None = None  # newest usable fix stamp, any verdict
         self._est: Estimate | None = None
         self._events: list[FilterEvent] = []
 

@@ -12,6 +12,8 @@ REP-103 yaw; stamps integer nanoseconds. State, clock and weights live in ``core
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from cvseq_localizer.filter import clock
@@ -116,6 +118,7 @@ class ParticleFilter(FilterCore):
             if self._particles is not None and timing not in (clock.FRESH, clock.LATE):
                 self.stats.fixes_ignored += 1
                 return self._result(R.IGNORED, self._timing_reason(timing))
+        self._fix_seen_ns = max(stamp_ns, self._fix_seen_ns or stamp_ns)
         if self._particles is None:
             self.initialize(stamp_ns, xy, cov)
             self._fix_track.add(stamp_ns, xy, max_sigma_m(cov))  # reset() emptied it
@@ -153,10 +156,19 @@ class ParticleFilter(FilterCore):
             self.stats.grids_ignored += 1
             return self._result(R.IGNORED, self._timing_reason(timing))
         cfg = self.config
+        peak = points[int(np.argmax(p))]
+        if past is None and self._gated_in_dropout(stamp_ns, peak):
+            self.stats.grids_rejected += 1
+            return self._result(R.REJECTED, R.GRID_FAR)
+        in_dropout = self._fix_silence_s(stamp_ns) > cfg.diverge_floor_max_fix_age_s
         if past is None and cfg.grid_respread_bias and cfg.gnss_bias_sigma_m > 0:
             last = self._respread_ns
-            if self._gnss_only_at(stamp_ns) and (  # no informative frame lately: GNSS alone
-                last is None or (stamp_ns - last) * 1e-9 > cfg.gnss_only_timeout_s
+            if (
+                not in_dropout
+                and self._gnss_only_at(stamp_ns)
+                and (  # after GNSS alone
+                    last is None or (stamp_ns - last) * 1e-9 > cfg.gnss_only_timeout_s
+                )
             ):
                 spread_along_bias(self._particles, cfg.gnss_bias_sigma_m, self._rng)
                 self._respread_ns, self._est = stamp_ns, None
@@ -167,7 +179,7 @@ class ParticleFilter(FilterCore):
             self.stats.grids_ignored += 1
             return self._result(R.IGNORED, R.NON_FINITE)
         self.stats.grids_used += 1
-        self._grid_innov.add(stamp_ns, points[int(np.argmax(p))] - predicted, self.config)
+        self._grid_innov.add(stamp_ns, peak - predicted, self.config)
         if lik.at_floor:
             self.stats.grid_floor_frames += 1
         else:
@@ -176,6 +188,27 @@ class ParticleFilter(FilterCore):
         if reason and self._fix_age_s(stamp_ns) <= self.config.diverge_floor_max_fix_age_s:
             self._diverge(reason, stamp_ns, *self._fallback_fix(stamp_ns))
         return self._result(R.USED, lag_s=self._lag_s(stamp_ns))
+
+    def _fix_silence_s(self, stamp_ns: int) -> float:
+        """Seconds since the newest fix of any kind (also one rejected as multipath): a
+        dropout is silence, not disagreement. Kept across resets (the receiver did not stop)."""
+        newest = self._fix_seen_ns
+        return math.inf if newest is None else (stamp_ns - newest) * 1e-9
+
+    def _gated_in_dropout(self, stamp_ns: int, peak_enu_m: np.ndarray) -> bool:
+        """In a GNSS dropout, the network's peak is too far from the estimate to be fused
+        (``FilterConfig.dropout_grid_gate_*``). A gated peak does not grow the covariance
+        (its innovation term), which would widen the gate until the lost peaks pass."""
+        cfg = self.config
+        if cfg.dropout_grid_gate_sigmas <= 0:
+            return False
+        if self._fix_silence_s(stamp_ns) <= cfg.diverge_floor_max_fix_age_s:
+            return False
+        est = self.estimate()
+        innovation = peak_enu_m - est.xy_enu_m
+        limit = max(cfg.dropout_grid_gate_min_m,
+                    cfg.dropout_grid_gate_sigmas * max_sigma_m(est.cov_xy_m2))  # fmt: skip
+        return float(np.hypot(*innovation)) > limit
 
     def update_odometry(
         self,

@@ -32,6 +32,7 @@ NON_FINITE = 'non-finite likelihood'
 GATE = 'outside the gate'
 JUMP = 'the GNSS fix track jumped (suspected multipath)'
 MOTION_DISAGREES = 'motion disagrees with the GNSS fix track'
+GRID_FAR = 'the network peak is far from the estimate in a GNSS dropout'
 
 
 @dataclass(frozen=True)

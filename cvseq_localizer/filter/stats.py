@@ -36,4 +36,5 @@ class FilterStats:
     future_stamps: int = 0  # inputs stamped far ahead of the filter time (ignored)
     duplicates: int = 0  # inputs with a stamp already used for that input kind (ignored)
     grid_floor_frames: int = 0  # grid frames where no particle rose above the floor
+    grids_rejected: int = 0  # grid frames whose peak was gated off in a dropout
     last_reinit_reason: str = ''

@@ -111,3 +111,38 @@ def test_network_finds_a_cloud_narrowed_onto_biased_gnss():
     with_, without = run(True), run(False)
     assert np.max(with_[:5]) < 0.5  # the first frames find it
     assert np.mean(without[:5]) > 2.0 * np.mean(with_[:5])
+
+
+def _parked_dropout(**kw):
+    """Parked at (0, 0): GNSS + a good network for 5 s, then a 15 s dropout in which the
+    matcher is lost after 2.5 s: its peak 42 m off (the tile edge), with a weaker local
+    maximum 9 m east of the truth.
+    Returns (the mean error while it is lost, m, grid frames rejected)."""
+    pf = ParticleFilter(FilterConfig(**kw), np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    errors = []
+    for k in range(200):
+        t = k * NS // 10
+        if k < 50:
+            pf.update_gnss(t, rng.normal(0, 1.0, 2), np.eye(2))
+        if k < 75:  # the matcher is lost from 2.5 s into the dropout
+            pts, p = make_grid(np.zeros(2), np.zeros(2), rng, 32, 2.28, 0.7)
+        else:
+            pts, far = make_grid(np.zeros(2), np.array([-30.0, 30.0]), rng, 32, 2.28, 0.7)
+            _, near = make_grid(np.zeros(2), np.array([9.0, 0.0]), rng, 32, 2.28, 0.7)
+            p = 0.8 * far + 0.2 * near
+        pf.update_grid(t + NS // 20, pts, p, 2.28)
+        if k >= 75:
+            errors.append(float(np.hypot(*pf.estimate().xy_enu_m)))
+    return float(np.mean(errors)), pf.stats.grids_rejected
+
+
+def test_a_lost_matcher_in_a_dropout_is_gated_off():
+    """Dev urban 334: in a dropout a lost matcher's local maxima walked the cloud 16 m off at
+    a standstill; with the gate (FilterConfig.dropout_grid_gate_*) only peaks near the
+    estimate are fused."""
+    mean, rejected = _parked_dropout()
+    assert rejected >= 110  # the frames while it is lost, once the last fix is 2 s old
+    mean_off, rejected_off = _parked_dropout(dropout_grid_gate_sigmas=0.0)
+    assert rejected_off == 0
+    assert mean < 0.6 * mean_off, (mean, mean_off)
