@@ -6,7 +6,9 @@ a tile centred N(0, 8 m) per axis from the truth, a heading prior with an N(0, 8
 default +-16 deg / 2 deg heading search. For each camera (``CAMERAS``) it reports the matcher's
 error (``geometric_*``) and, on the same frames, with the exact heading (``*_exact_heading_*``),
 without the heading search (``*_nosearch_*``) and with the coarse-to-fine search (``*_fast_*``:
-all headings at half resolution, the best 3 at full resolution). Keys of non-default cameras
+all headings at half resolution, the best 3 at full resolution), and the heading acquisition
+without any heading prior (``*_acquire_*``: share of frames answered, of those within 5 deg and
+beyond 30 deg, time per call). Keys of non-default cameras
 carry the camera name (``geometric_wide_median_m``). Writes ``bench/results/geometric.json``.
 
 FACTS.md section 6 (same protocol, 4 other towns, not project code): median 0.72 m with the true
@@ -20,6 +22,7 @@ import dataclasses
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +65,34 @@ def bench_camera(name: str, camera: PinholeCamera, seeds: list[int], frames: int
             out[f'{prefix}_{tag}_{k}'] = r[k]
     for k in ('heading_err_median_deg', 'step_p50_ms', 'step_cpu_p50_ms'):
         out[f'{prefix}_fast_{k}'] = fast[k]
+    out.update({f'{prefix}_acquire_{k}': v for k, v in acquisition(matcher, data).items()})
     out[f'{prefix}_n_frames'] = main['n_frames']
     out[f'{prefix}_load_avg_1min'] = os.getloadavg()[0]  # the 2 cores are shared: read ms with it
     return out
+
+
+def acquisition(matcher: GeometricMatcher, data: list) -> dict:
+    """``acquire_heading`` with no heading prior and the tile centre as the position prior
+    (std 8 m, the frames' offset): share answered, and of those within 5 deg / beyond 30 deg;
+    time per call."""
+    errors, times = [], []
+    res = matcher.sat_ground_m / matcher.sat_size
+    c = (matcher.sat_size - 1) / 2.0
+    for f in data:
+        feats = matcher.encode_satellite(f.tile.image)
+        t0 = time.perf_counter()
+        h = matcher.acquire_heading(f.ground_rgb, feats, camera=f.camera, prior_rc_px=(c, c),
+                                    prior_sigma_px=8.0 / res)  # fmt: skip
+        times.append(1e3 * (time.perf_counter() - t0))
+        if h is not None:
+            errors.append(abs(math.degrees(np.angle(np.exp(1j * (h.yaw_rad - f.true_yaw_rad))))))
+    e = np.asarray(errors)
+    return {
+        'answered_frac': len(e) / max(len(data), 1),
+        'within_5deg_frac': float(np.mean(e <= 5.0)) if len(e) else float('nan'),
+        'beyond_30deg_frac': float(np.mean(e > 30.0)) if len(e) else float('nan'),
+        'p50_ms': float(np.median(times)),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:

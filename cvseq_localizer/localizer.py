@@ -23,12 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from cvseq_localizer.filter import (
-    REINITIALIZED,
-    RESET,
-    ParticleFilter,
-    UpdateResult,
-)
+from cvseq_localizer.filter import REINITIALIZED, RESET, ParticleFilter, UpdateResult
 from cvseq_localizer.filter.heading import usable_heading
 from cvseq_localizer.filter.results import GRID_FAR
 from cvseq_localizer.geo import CameraModel, LocalFrame
@@ -37,9 +32,10 @@ from cvseq_localizer.localizer_config import LocalizerConfig, LocalizerStats, bu
 from cvseq_localizer.localizer_frames import (
     FramePlan,
     NetworkResult,
-    frame_geometry,
+    acquire_heading,
     grid_measurement,
     network_guard,
+    plan_geometry,
     tile_query_enu_m,
     training_camera,
 )
@@ -115,6 +111,7 @@ class Localizer:
         self._events: list[LocalizerEvent] = []
         # the fix track confirmed the filter's heading since the last (re)initialisation
         self._heading_confirmed = False
+        self._acquire_ns: int | None = None  # the last heading acquisition
         self._warn = WarnThrottle(log, config.warn_period_s)
 
     @property
@@ -142,21 +139,18 @@ class Localizer:
             if not decision.use or self.frame is None:
                 self._stats.fixes_held[decision.reason or 'acquiring'] += 1
                 return self._output(fix.stamp_ns)
-            xy = self._fix_enu(fix)
+            xy = np.array(self.frame.to_enu(fix.lat_deg, fix.lon_deg)[:2], np.float64)
             if decision.reinit and self.filter.is_initialized:
                 self.filter.reset()
                 self._events.append(LocalizerEvent('reinit', 'relocation', decision.reason))
                 self._pose_lost('relocation')
             self._note(self.filter.update_gnss(fix.stamp_ns, xy, fix.horizontal_cov_m2()))
             self._last_fix_enu_m, self._last_fix_ns = xy, int(fix.stamp_ns)
-            self._last_fix_alt_m = _finite(fix.alt_m, self._last_fix_alt_m)
+            if math.isfinite(fix.alt_m):
+                self._last_fix_alt_m = float(fix.alt_m)
             if self._keeper is not None:
                 self._keeper.prefetch(fix.lat_deg, fix.lon_deg)
             return self._output(fix.stamp_ns)
-
-    def _fix_enu(self, fix: GnssFix) -> np.ndarray:
-        e, n, _ = self.frame.to_enu(fix.lat_deg, fix.lon_deg)
-        return np.array([float(e), float(n)])
 
     def _move_datum(self, datum: Any) -> None:
         """A new automatic datum: new ENU frame; everything expressed in the old one goes."""
@@ -261,12 +255,15 @@ class Localizer:
             return FramePlan(stamp_ns, 'gnss_only'), None
         prior = self.filter.estimate_at(stamp_ns)
         skipped = network_guard(self.config, self.engine, stamp_ns, prior, self._last_fix_ns)
-        geometry = None
+        geometry = acquire = None
         if not skipped and self.engine.needs_camera:
-            geometry, skipped = frame_geometry(self.config, self.filter, stamp_ns, prior,
-                                               camera or self.camera, self._warn,
-                                               self._heading_confirmed)  # fmt: skip
-            self._heading_confirmed = self._heading_confirmed or geometry is not None
+            geometry, acquire, skipped = plan_geometry(
+                self.config, self.filter, self.engine, stamp_ns, prior, camera or self.camera,
+                self._warn, self._heading_confirmed, self._acquire_ns,
+            )  # fmt: skip
+            if acquire is not None:
+                self._acquire_ns = stamp_ns
+            self._heading_confirmed |= geometry is not None and acquire is None
         if skipped:
             return FramePlan(stamp_ns, skipped), None
         query = tile_query_enu_m(self.config, prior, self._last_fix_enu_m)
@@ -278,12 +275,14 @@ class Localizer:
             if gap_s > self.config.hidden_reset_gap_s:
                 self._reset_hidden('time_gap', f'{gap_s:.1f} s')
         self._last_frame_ns = stamp_ns
-        return FramePlan(stamp_ns, '', tile, self._hidden, geometry), new_tile
+        return FramePlan(stamp_ns, '', tile, self._hidden, geometry, acquire), new_tile
 
     def _infer(self, plan: FramePlan, image_rgb: np.ndarray) -> EngineOutput | str:
         """Run the engine (no lock held); a frame it cannot use is a reason, never a raise."""
         kwargs = plan.geometry.kwargs() if plan.geometry is not None else {}
         try:
+            if plan.acquire is not None:
+                return acquire_heading(self.engine, plan, image_rgb) or 'heading_ambiguous'
             return self.engine.step(image_rgb, plan.tile.sat_feats, plan.hidden, **kwargs)
         except ValueError as exc:  # FrameError, or a camera/frame the engine cannot use
             self._warn.warn('frame', 'camera frame not usable: %s', exc)
@@ -292,6 +291,9 @@ class Localizer:
     def _commit(self, plan: FramePlan, out: EngineOutput | str) -> NetworkResult:
         if isinstance(out, str):
             return NetworkResult(skipped=out)
+        if plan.acquire is not None:  # a HeadingEvidence from the acquisition
+            self._note(self.filter.update_heading(plan.stamp_ns, out.yaw_rad, out.yaw_var_rad2))
+            return NetworkResult(skipped='heading_acquired', yaw=(out.yaw_rad, out.yaw_var_rad2))
         if plan.hidden is self._hidden:  # nothing reset or shifted it meanwhile
             self._hidden = out.hidden
         if not out.ground_visible:
@@ -396,7 +398,3 @@ class Localizer:
         """Stop the tile provider's background workers."""
         if self.tiles is not None:
             self.tiles.close()
-
-
-def _finite(value: float, default: float) -> float:
-    return float(value) if math.isfinite(value) else default

@@ -31,6 +31,8 @@ class FramePlan:
     tile: TileState | None = None
     hidden: Any = None
     geometry: FrameGeometry | None = None
+    # heading acquisition instead of a step: the position prior (ENU m (2,), std m)
+    acquire: tuple[np.ndarray, float] | None = None
 
 
 @dataclass
@@ -98,6 +100,58 @@ def frame_geometry(
         if track is None or track[1] > confirm or off > confirm:
             return None, 'heading_unconfirmed'
     return FrameGeometry(camera, float(prior.yaw_rad), yaw_std), ''
+
+
+def plan_geometry(
+    config: LocalizerConfig,
+    filt: ParticleFilter,
+    engine: InferenceEngine,
+    stamp_ns: int,
+    prior: Estimate,
+    camera: CameraModel | None,
+    warn: WarnThrottle,
+    heading_confirmed: bool,
+    last_acquire_ns: int | None,
+) -> tuple[FrameGeometry | None, tuple[np.ndarray, float] | None, str]:
+    """``(geometry, acquisition prior, skipped)`` of a geometry-aware engine's frame: a step
+    (:func:`frame_geometry`), a heading acquisition while the heading is too uncertain for a
+    step (:func:`acquisition_due`; the prior is ENU m and std m), or why neither."""
+    geometry, skipped = frame_geometry(config, filt, stamp_ns, prior, camera, warn,
+                                       heading_confirmed)  # fmt: skip
+    if skipped == 'heading_uncertain' and acquisition_due(
+        config, engine, stamp_ns, last_acquire_ns, camera
+    ):
+        acquire = (np.asarray(prior.xy_enu_m, np.float64), max_sigma_m(prior.cov_xy_m2))
+        return FrameGeometry(camera, float(prior.yaw_rad)), acquire, ''
+    return geometry, None, skipped
+
+
+def acquisition_due(
+    config: LocalizerConfig,
+    engine: InferenceEngine,
+    stamp_ns: int,
+    last_ns: int | None,
+    camera: CameraModel | None,
+) -> bool:
+    """May this frame, skipped for an uncertain heading, search every heading instead?"""
+    interval = config.heading_acquire_interval_s
+    if interval <= 0 or camera is None or not config.use_network_heading:
+        return False
+    if not callable(getattr(engine, 'acquire_heading', None)):
+        return False
+    return last_ns is None or (stamp_ns - last_ns) * 1e-9 >= interval or stamp_ns < last_ns
+
+
+def acquire_heading(engine: Any, plan: FramePlan, image_rgb: np.ndarray) -> Any:
+    """Run the engine's heading acquisition for ``plan`` (the prior as tile pixels; north
+    up, row 0 north)."""
+    xy, sigma_m = plan.acquire
+    res = engine.sat_ground_m / engine.sat_size
+    d = (np.asarray(xy) - plan.tile.center_enu_m) / res
+    c = (engine.sat_size - 1) / 2.0
+    return engine.acquire_heading(image_rgb, plan.tile.sat_feats, camera=plan.geometry.camera,
+                                  prior_rc_px=(c - d[1], c + d[0]),
+                                  prior_sigma_px=sigma_m / res)  # fmt: skip
 
 
 def tile_query_enu_m(

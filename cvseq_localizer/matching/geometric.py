@@ -76,6 +76,13 @@ class GeometricConfig:
     # +-32 deg; with N(0, 8 deg) +-16 and +-32 deg were within 0.04 m of each other).
     window_sigmas: float = 2.5
     max_heading_window_deg: float = 40.0
+    # Heading acquisition (``acquire_heading``: every heading, at this spacing) is answered
+    # only when this share of the heading posterior lies within +-2 steps of its mode.
+    # Development frames 8000-8019 (120 frames, prior N(centre, 8 m)): at 0.9, 44 % of the
+    # frames answer, 91 % of those within 5 deg and 6 % more than 30 deg off; all frames
+    # together 71 % / 22 %.
+    acquire_step_deg: float = 3.0
+    acquire_min_share: float = 0.9
     min_range_m: float = 4.0  # BEV ground range used (bonnet and blur below)
     max_range_m: float = 24.0  # ... and too few camera rows per metre above
     norm_sigma_px: float = 2.0  # local normalisation window (tile pixels)
@@ -223,6 +230,43 @@ class GeometricMatcher:
             return np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
         return volume if level == 1 else volume(cands)
+
+    def acquire_heading(
+        self,
+        ground_rgb: np.ndarray,
+        sat_feats: GeoTile,
+        *,
+        camera: CameraModel,
+        prior_rc_px: tuple[float, float],
+        prior_sigma_px: float,
+    ) -> HeadingEvidence | None:
+        """The heading from one frame with no heading prior (OrienterNet's exhaustive search
+        over all rotations), the vehicle's position given as a Gaussian on the tile (``(row,
+        col)`` pixel and std): the posterior's mode when it holds ``acquire_min_share`` within
+        +-2 steps, else None (ambiguous, or nothing visible). About 7x a ``step``'s cost."""
+        c = self.config
+        cands = np.radians(np.arange(-180.0, 180.0, c.acquire_step_deg))
+        model = self._body_bev(camera, ground_rgb.shape[:2], 1)
+        if model is None or not prior_sigma_px > 0:
+            return None
+        volume = self._scores(model, bm.to_gray(ground_rgb), sat_feats.fine, cands, 1)
+        if volume is None:
+            return None
+        scores = volume(cands)
+        s = scores.shape[1]
+        rows, cols = np.mgrid[0:s, 0:s]
+        d2 = ((rows - prior_rc_px[0]) ** 2 + (cols - prior_rc_px[1]) ** 2) / prior_sigma_px**2
+        log_post = scores / np.float32(c.temperature) - 0.5 * d2.astype(np.float32)[None]
+        mass = np.exp(log_post - log_post.max()).sum(axis=(1, 2), dtype=np.float64)
+        p = mass / mass.sum()
+        k = int(np.argmax(p))
+        near = np.abs(np.angle(np.exp(1j * (cands - cands[k])))) <= math.radians(
+            2.01 * c.acquire_step_deg
+        )
+        if p[near].sum() < c.acquire_min_share:
+            return None
+        mode = _heading_evidence(cands[near], p[near], math.radians(c.acquire_step_deg))
+        return HeadingEvidence(mode.yaw_rad, mode.yaw_var_rad2, cands, p)
 
     # -------------------------------------------------------------------------- internals
     def _body_bev(

@@ -122,6 +122,9 @@ PARAMS: tuple[Param, ...] = (
           "filter's within this, deg; 0 = off", 'localizer'),
     Param('use_network_heading', True, "fuse the engine's heading output as a yaw measurement",
           'localizer'),
+    Param('heading_acquire_interval_s', 1.0, 'while the heading is too uncertain for the '
+          'engine, search every heading on one frame at most this often, s; 0 = never',
+          'localizer'),
     # ---------------------------------------------------------------------------- filter
     _filter('num_particles', 'number of particles'),
     _filter('accel_noise_mps2', 'acceleration noise density, m/s^2 per sqrt(Hz)'),
@@ -144,6 +147,8 @@ PARAMS: tuple[Param, ...] = (
     _filter('track_heading_std_scale', "fuse the GNSS fix track's heading (std times this) "
             'on GNSS alone; 0 = off'),
     _filter('grid_cov_floor_m', 'std added to the covariance while the network is used, m'),
+    _filter('dropout_grid_gate_sigmas', 'in a GNSS dropout reject network peaks farther than '
+            'this many sigma (and dropout_grid_gate_min_m) from the estimate; 0 = off'),
     # ------------------------------------------------------------- camera, GNSS, odometry
     Param('camera_info_topic', '', "sensor_msgs/CameraInfo topic; '' = camera_info beside the "
           'image topic (/camera/image_raw -> /camera/camera_info)', 'node'),

@@ -256,3 +256,52 @@ def test_initial_pose_heading_counts_as_confirmed_when_certain():
 
     assert first_skip(8.0) == ''
     assert first_skip(8.0, confirm_deg=5.0) == 'heading_unconfirmed'
+
+
+class AcquiringEngine(HeadingEngine):
+    """HeadingEngine that can also acquire the heading: answers ``yaw_rad`` (std 3 deg) and
+    records the position prior it was given, or answers None when ``ambiguous``."""
+
+    def __init__(self, tiles=None, yaw_rad=0.0):
+        super().__init__(tiles, yaw_rad)
+        self.acquired = []
+        self.ambiguous = False
+
+    def acquire_heading(self, ground, feats, *, camera, prior_rc_px, prior_sigma_px):
+        self.acquired.append((prior_rc_px, prior_sigma_px))
+        if self.ambiguous:
+            return None
+        cand = np.array([self.yaw_rad])
+        return HeadingEvidence(self.yaw_rad, math.radians(3.0) ** 2, cand, np.ones(1))
+
+
+def test_an_uncertain_heading_is_acquired_from_the_camera_at_most_once_per_interval():
+    def run(**cfg):
+        engine = AcquiringEngine(yaw_rad=1.2)
+        loc = make(engine, GeoTiles(engine), **cfg)
+        loc.camera = CAMERA
+        loc.on_gnss(fix(0.0))  # at rest: no heading from GNSS
+        skips = [loc.on_image(int(t * 1e9), IMG).network_skipped for t in (0.1, 0.2, 1.2)]
+        return engine, loc, skips
+
+    engine, loc, skips = run()
+    assert skips[0] == 'heading_acquired' and len(engine.acquired) >= 1
+    est = loc.filter.estimate()
+    assert abs(est.yaw_rad - 1.2) < math.radians(5.0) and est.yaw_var_rad2 < math.radians(8) ** 2
+    # the prior is the fix at the tile's pixel; its std in pixels
+    (r, c), sigma_px = engine.acquired[0]
+    assert np.isfinite(r) and np.isfinite(c) and sigma_px > 0
+    # acquired, the heading is certain enough for a step, but the fix track has not confirmed it
+    assert skips[1] == 'heading_unconfirmed' and not engine.geometry
+    # ambiguous answers are counted, rate-limited (1 s) and fuse nothing
+    engine2 = AcquiringEngine()
+    engine2.ambiguous = True
+    loc2 = make(engine2, GeoTiles(engine2))
+    loc2.camera = CAMERA
+    loc2.on_gnss(fix(0.0))
+    skips2 = [loc2.on_image(int(t * 1e9), IMG).network_skipped for t in (0.1, 0.2, 1.2)]
+    assert skips2 == ['heading_ambiguous', 'heading_uncertain', 'heading_ambiguous']
+    assert len(engine2.acquired) == 2
+    # switched off: never asked
+    engine, loc, skips = run(heading_acquire_interval_s=0.0)
+    assert not engine.acquired and skips == ['heading_uncertain'] * 3

@@ -155,3 +155,33 @@ def test_coarse_to_fine_refines_the_most_likely_headings(dev_frames):
     assert _heading_err_deg(out.heading.yaw_rad, f.true_yaw_rad) < 3.0
     full = _run(GeometricMatcher(), f, prior, math.radians(8.0))
     assert np.hypot(*(estimate_xy_enu(out, f) - estimate_xy_enu(full, f))) < 1.0
+
+
+def test_heading_acquisition_without_a_heading_prior(dev_frames):
+    """Every heading is searched; an answer is given only when the posterior is concentrated,
+    and those answers are mostly right (the rest is ambiguous: None)."""
+    engine = GeometricMatcher()
+    answered, errors = 0, []
+    for f in dev_frames:
+        feats = engine.encode_satellite(f.tile.image)
+        res = engine.sat_ground_m / engine.sat_size
+        c = (engine.sat_size - 1) / 2.0
+        rc = (c - f.true_offset_enu_m[1] / res, c + f.true_offset_enu_m[0] / res)
+        # a prior 3 m off the truth with a 5 m std (what GNSS gives)
+        rc = (rc[0] + 3.0 / res, rc[1])
+        h = engine.acquire_heading(f.ground_rgb, feats, camera=f.camera, prior_rc_px=rc,
+                                   prior_sigma_px=5.0 / res)  # fmt: skip
+        if h is None:
+            continue
+        answered += 1
+        assert h.candidates_rad.shape == (120,) and h.prob.sum() == pytest.approx(1.0)
+        assert 0 < h.yaw_var_rad2 < math.radians(10.0) ** 2
+        errors.append(_heading_err_deg(h.yaw_rad, f.true_yaw_rad))
+    assert answered >= 8, answered
+    assert np.mean(np.asarray(errors) < 5.0) >= 0.75, errors
+    # a blank frame answers nothing
+    f = dev_frames[0]
+    blank = np.zeros_like(f.ground_rgb)
+    feats = engine.encode_satellite(f.tile.image)
+    assert engine.acquire_heading(blank, feats, camera=f.camera, prior_rc_px=(64.0, 64.0),
+                                  prior_sigma_px=10.0) is None  # fmt: skip
