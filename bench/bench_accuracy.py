@@ -48,8 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / '.cache' / 'bench' / 'accuracy'
 RESULTS = ROOT / 'bench' / 'results' / 'accuracy.json'
 PROFILE_SEEDS = {'default': 101, 'urban': 121}
-# Development drives (tuning only; never reported as results): --dev. Default 301-308 and urban
-# 311-346 were used to tune the Localizer and filter settings.
+# Development drives (tuning only; never reported as results): --dev. Default 301-308 and
+# 351-366, urban 311-346 and 351-380 were used to tune the Localizer and filter settings
+# (bench/dev_fused.py runs any of them).
 DEV_SEEDS = {'default': 301, 'urban': 311}
 CAMERA_SEEDS = 141
 

@@ -51,7 +51,8 @@ def bench_camera(name: str, camera: PinholeCamera, seeds: list[int], frames: int
     main = evaluate_engine(matcher, data)
     exact = evaluate_engine(matcher, [dataclasses.replace(f, yaw_prior_rad=f.true_yaw_rad)
                                       for f in data])  # fmt: skip
-    nosearch = evaluate_engine(GeometricMatcher(GeometricConfig(heading_window_deg=0.0)), data)
+    nosearch = GeometricMatcher(GeometricConfig(heading_window_deg=0.0, window_sigmas=0.0))
+    nosearch = evaluate_engine(nosearch, data)
     fast = evaluate_engine(GeometricMatcher(GeometricConfig(refine_top=3)), data)
     out = {f'{prefix}_{k}': main[k] for k in KEYS}
     out[f'{prefix}_step_p50_ms'] = main['step_p50_ms']
