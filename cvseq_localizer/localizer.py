@@ -292,7 +292,7 @@ class Localizer:
         if isinstance(out, str):
             return NetworkResult(skipped=out)
         if plan.acquire is not None:  # a HeadingEvidence from the acquisition
-            self._note(self.filter.update_heading(plan.stamp_ns, out.yaw_rad, out.yaw_var_rad2))
+            self._note(self.filter.acquire_heading(plan.stamp_ns, out.yaw_rad, out.yaw_var_rad2))
             return NetworkResult(skipped='heading_acquired', yaw=(out.yaw_rad, out.yaw_var_rad2))
         if plan.hidden is self._hidden:  # nothing reset or shifted it meanwhile
             self._hidden = out.hidden

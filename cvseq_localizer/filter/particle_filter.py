@@ -274,3 +274,18 @@ class ParticleFilter(FilterCore):
             return self._result(R.IGNORED, R.NON_FINITE)
         self.stats.headings_used += 1
         return self._result(R.USED, lag_s=self._lag_s(stamp_ns), inlier_prob=inlier)
+
+    def acquire_heading(self, stamp_ns: int, yaw_rad: float, yaw_var_rad2: float) -> UpdateResult:
+        """A heading measured with no heading prior (the camera's acquisition while the cloud's
+        heading is a guess): fused as :meth:`update_heading`; when almost none of the cloud lies
+        near it (core share below 5 %), every particle's yaw is re-drawn from it instead
+        (positions and speeds kept), since a reweighting cannot move a cloud it has no
+        particles for (dev urban 367: a correct acquisition left the heading 97 deg off)."""
+        result = self.update_heading(stamp_ns, yaw_rad, yaw_var_rad2)
+        if result.used and result.inlier_prob < 0.05 and result.lag_s == 0.0:
+            p = self._particles
+            std = max(math.sqrt(yaw_var_rad2), self.config.heading_min_std_rad)
+            p.yaw_rad = np.angle(np.exp(1j * (yaw_rad + std * self._rng.standard_normal(p.size))))
+            self._est = None
+            self.stats.motion_reseeds += 1
+        return result

@@ -73,8 +73,9 @@ class GeometricConfig:
     # With a heading prior std the window widens to +- window_sigmas x std, at most
     # max_heading_window_deg: a fixed +-16 deg window misses a 15 deg-off prior (development
     # frames 8000-8009 with an N(0, 15 deg) prior error: median 7.6 m at +-16 deg, 0.62 m at
-    # +-32 deg; with N(0, 8 deg) +-16 and +-32 deg were within 0.04 m of each other).
-    window_sigmas: float = 2.5
+    # +-32 deg; with N(0, 8 deg) +-16 and +-32 deg were within 0.04 m of each other, so up to
+    # an 8 deg std the window, and the cost, stay those of +-16 deg).
+    window_sigmas: float = 2.0
     max_heading_window_deg: float = 40.0
     # Heading acquisition (``acquire_heading``: every heading, at this spacing) is answered
     # only when this share of the heading posterior lies within +-2 steps of its mode.

@@ -206,3 +206,18 @@ def test_no_nan_under_arbitrary_input_sequences(ops):
             assert np.all(np.linalg.eigvalsh(est.cov_xy_m2) >= -1e-6)
             assert 0.0 <= est.yaw_var_rad2 <= math.pi**2 / 3 + 1e-12
             assert 1.0 - 1e-9 <= est.ess <= 100.0 + 1e-9
+
+
+def test_an_acquired_heading_redraws_a_cloud_that_has_no_particle_near_it():
+    def run(cloud_deg):
+        pf = ParticleFilter(FilterConfig(), np.random.default_rng(0))
+        pf.initialize(0, np.zeros(2), np.eye(2), math.radians(cloud_deg), math.radians(10) ** 2)
+        result = pf.acquire_heading(1, 0.0, math.radians(3.0) ** 2)
+        return pf, result
+
+    pf, result = run(100.0)  # the cloud guessed 100 deg: no particle near 0
+    assert result.used and result.inlier_prob < 0.05 and pf.stats.motion_reseeds == 1
+    assert abs(math.degrees(pf.estimate().yaw_rad)) < 2.0
+    pf, result = run(6.0)  # near: an ordinary weighting, no re-draw
+    assert result.used and pf.stats.motion_reseeds == 0
+    assert 0.0 < math.degrees(pf.estimate().yaw_rad) < 6.0
