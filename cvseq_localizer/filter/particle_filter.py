@@ -202,7 +202,9 @@ class ParticleFilter(FilterCore):
         cfg = self.config
         if cfg.dropout_grid_gate_sigmas <= 0:
             return False
-        if self._fix_silence_s(stamp_ns) <= cfg.diverge_floor_max_fix_age_s:
+        if not cfg.grid_gate_with_gnss and (
+            self._fix_silence_s(stamp_ns) <= cfg.diverge_floor_max_fix_age_s
+        ):
             return False
         est = self.estimate()
         innovation = peak_enu_m - est.xy_enu_m
