@@ -121,10 +121,8 @@ class Localizer:
 
     # ------------------------------------------------------------------------------------ GNSS
     def on_gnss(self, fix: GnssFix) -> LocalizerOutput:
-        """Feed a GNSS fix (stamped ``fix.stamp_ns``); prefetches the tiles around it.
-
-        The output's estimate is ``None`` until the datum is chosen and the filter initialised.
-        """
+        """Feed a GNSS fix (stamped ``fix.stamp_ns``); prefetches the tiles around it. The
+        output's estimate is ``None`` until the datum is chosen and the filter initialised."""
         with self._lock:
             self._events = []
             self._stats.fixes += 1
