@@ -277,18 +277,16 @@ class FilterConfig:
     # 15 s dropout re-initialised a cloud 6 m off onto the fix 7 s behind it, 44 m off).
     diverge_floor_max_fix_age_s: float = 2.0
     # In a dropout (no fix at all, not even a rejected one, for diverge_floor_max_fix_age_s)
-    # a grid frame
-    # whose most probable cell lies farther from the estimate than max(dropout_grid_gate_min_m,
-    # dropout_grid_gate_sigmas x its largest std) is rejected: the cloud then holds only the
-    # matches that confirm it (and dead-reckons), instead of
-    # following local maxima of a lost matcher (dev urban 334: peaks 20-80 m off for 15 s, the
-    # cloud walked 16 m off at a standstill). 0 sigmas = no gate.
+    # a grid frame whose most probable cell lies farther from the estimate than
+    # max(dropout_grid_gate_min_m, dropout_grid_gate_sigmas x its largest std) is rejected: the
+    # cloud then holds only the matches that confirm it (and dead-reckons), instead of following
+    # local maxima of a lost matcher (dev urban 334: peaks 20-80 m off for 15 s, the cloud
+    # walked 16 m off at a standstill). 0 sigmas = no gate.
     dropout_grid_gate_sigmas: float = 3.0
     dropout_grid_gate_min_m: float = 8.0
-    # ... and with GNSS too (not only in dropouts). Measured, not adopted: dev urban 311-346
+    # The same gate with GNSS present too was measured and not adopted: dev urban 311-346
     # fused 1.99 -> 1.59 m but 351-380 2.12 -> 2.50 m; it rejects a right matcher whenever the
     # cloud is wrong (urban 320: 3.4 -> 12.2 m).
-    grid_gate_with_gnss: bool = False
     # Estimate.diverged stays set this long after a detected divergence, s.
     diverged_hold_s: float = 2.0
     # Repeated warnings of one kind are logged at most once per this period, s.

@@ -35,7 +35,7 @@ class DivergenceMonitor:
     ) -> str:
         """Check a fix against the estimate before the update (ENU m, ns); the disagreement
         must last ``after_s`` (default ``config.diverge_after_s``)."""
-        if self.on_rejected_fix(estimate_xy_enu_m, fix_xy_enu_m, fix_sigma_m, config):
+        if self.clear_if_near(estimate_xy_enu_m, fix_xy_enu_m, fix_sigma_m, config):
             return ''
         if self.far_since_ns is None:
             self.far_since_ns = int(stamp_ns)
@@ -44,18 +44,18 @@ class DivergenceMonitor:
             return FAR_FROM_GNSS
         return ''
 
-    def on_rejected_fix(
+    def clear_if_near(
         self,
         estimate_xy_enu_m: np.ndarray,
         fix_xy_enu_m: np.ndarray,
         fix_sigma_m: float,
         config: FilterConfig,
     ) -> bool:
-        """A fix near the estimate ends a disagreement streak, even one the fix track rejected
-        (it then follows multipath). Returns whether the fix is near. Without this, dev urban
-        324's good fixes between two 20 m multipath episodes were rejected unseen, the streak
-        ran across both episodes (12 s) and re-initialised a matcher-held estimate onto the
-        multipath."""
+        """A fix near the estimate ends a disagreement streak: every accepted fix, and also one
+        the fix track rejected (it then follows multipath). Returns whether the fix is near.
+        Without the rejected ones, dev urban 324's good fixes between two 20 m multipath
+        episodes went unseen, the streak ran across both episodes (12 s) and re-initialised a
+        matcher-held estimate onto the multipath."""
         limit_m = max(config.diverge_gnss_min_m, config.diverge_gnss_n_sigma * fix_sigma_m)
         near = float(np.hypot(*(estimate_xy_enu_m - fix_xy_enu_m))) <= limit_m
         if near:

@@ -51,7 +51,7 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
         label = pf._fix_track.add(stamp_ns, xy, max_sigma_m(cov))
         if label == T.SUSPECT:
             expected = weighted_mean_xy(p.weights(), p.xy_enu_m + p.bias_enu_m)
-            pf._monitor.on_rejected_fix(expected, xy, max_sigma_m(cov), cfg)
+            pf._monitor.clear_if_near(expected, xy, max_sigma_m(cov), cfg)
             pf.stats.fixes_rejected += 1
             pf._throttle.warn('jump', 'GNSS fix rejected: the fix track jumped (multipath?)')
             return R.REJECTED, R.JUMP, float('nan')

@@ -157,10 +157,10 @@ class ParticleFilter(FilterCore):
             return self._result(R.IGNORED, self._timing_reason(timing))
         cfg = self.config
         peak = points[int(np.argmax(p))]
-        if past is None and self._gated_in_dropout(stamp_ns, peak):
+        in_dropout = self._fix_silence_s(stamp_ns) > cfg.diverge_floor_max_fix_age_s
+        if past is None and in_dropout and self._peak_far(peak):
             self.stats.grids_rejected += 1
             return self._result(R.REJECTED, R.GRID_FAR)
-        in_dropout = self._fix_silence_s(stamp_ns) > cfg.diverge_floor_max_fix_age_s
         if past is None and cfg.grid_respread_bias and cfg.gnss_bias_sigma_m > 0:
             last = self._respread_ns
             if (
@@ -195,16 +195,12 @@ class ParticleFilter(FilterCore):
         newest = self._fix_seen_ns
         return math.inf if newest is None else (stamp_ns - newest) * 1e-9
 
-    def _gated_in_dropout(self, stamp_ns: int, peak_enu_m: np.ndarray) -> bool:
-        """In a GNSS dropout, the network's peak is too far from the estimate to be fused
+    def _peak_far(self, peak_enu_m: np.ndarray) -> bool:
+        """The network's peak is too far from the estimate to be fused in a GNSS dropout
         (``FilterConfig.dropout_grid_gate_*``). A gated peak does not grow the covariance
         (its innovation term), which would widen the gate until the lost peaks pass."""
         cfg = self.config
         if cfg.dropout_grid_gate_sigmas <= 0:
-            return False
-        if not cfg.grid_gate_with_gnss and (
-            self._fix_silence_s(stamp_ns) <= cfg.diverge_floor_max_fix_age_s
-        ):
             return False
         est = self.estimate()
         innovation = peak_enu_m - est.xy_enu_m
