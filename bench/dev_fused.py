@@ -72,6 +72,8 @@ def run_one(args: tuple) -> dict:
         'heading': fused.get('heading_mean_deg', float('nan')),
         'heading_settled': settled,
         'nees': fused.get('nees', np.zeros(0)),
+        't_s': (stamps - stamps[0]) * 1e-9,
+        'sigma_m': np.sqrt(np.trace(est['cov'], axis1=1, axis2=2)) if 'cov' in est else None,
         'skipped': run.stats.get('frames_skipped', {}),
     }
 
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument('overrides', nargs='*', help='loc.NAME=VALUE / flt.NAME=VALUE')
     p.add_argument('--duration', type=float, default=40.0, help='drive length, s')
     p.add_argument('--jobs', type=int, default=1, help='parallel processes')
+    p.add_argument('--dump', type=Path, help='write per-drive arrays (pickle-free .npz)')
     a = p.parse_args(argv)
     seeds = list(range(a.seed0, a.seed0 + a.n))
     taken = [s for s in seeds if any(s in r for r in BENCH_RANGES.values())]
@@ -96,9 +99,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f'{ROWS[0]} vs fused, {a.profile}, overrides {loc} {flt}')
     for r in results:
         print(f"  seed {r['seed']}: raw {np.mean(r['raw']):6.2f}  fused {np.mean(r['fused']):6.2f}"
-              f"  p99 {np.percentile(r['fused'], 99):6.2f}  heading {r['heading']:5.1f}"
+              f"  p99 {np.percentile(r['fused'], 99):6.2f}  NEES {np.mean(r['nees']):6.1f}"
+              f"  heading {r['heading']:5.1f}"
               f" (after 5 s {r['heading_settled']:4.1f})"
               f"  skipped {r['skipped']}")  # fmt: skip
+    if a.dump:
+        arrays = {f"{k}_{r['seed']}": np.asarray(r[k]) for r in results
+                  for k in ('fused', 't_s', 'nees', 'sigma_m') if r.get(k) is not None}
+        np.savez(a.dump, **arrays)
     raw = np.concatenate([r['raw'] for r in results])
     fused = np.concatenate([r['fused'] for r in results])
     nees = np.concatenate([r['nees'] for r in results])

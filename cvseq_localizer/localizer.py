@@ -189,10 +189,8 @@ class Localizer:
                                    np.asarray(cov_xy_m2, np.float64), yaw_rad,
                                    yaw_var_rad2)  # fmt: skip
             self._pose_lost('initial pose')
-            confirm = math.radians(self.config.network_confirm_heading_deg)
-            self._heading_confirmed = usable_heading(yaw_rad, yaw_var_rad2) and (
-                yaw_var_rad2 <= confirm**2
-            )
+            c2 = math.radians(self.config.network_confirm_heading_deg) ** 2
+            self._heading_confirmed = usable_heading(yaw_rad, yaw_var_rad2) and yaw_var_rad2 <= c2
             return self._output(stamp_ns)
 
     def reset(self) -> None:
@@ -290,7 +288,9 @@ class Localizer:
         if isinstance(out, str):
             return NetworkResult(skipped=out)
         if plan.acquire is not None:  # a HeadingEvidence from the acquisition
-            self._note(self.filter.acquire_heading(plan.stamp_ns, out.yaw_rad, out.yaw_var_rad2))
+            fused = self.filter.acquire_heading(plan.stamp_ns, out.yaw_rad, out.yaw_var_rad2)
+            self._note(fused)
+            self._heading_confirmed |= fused.used and self.config.heading_acquire_confirms
             return NetworkResult(skipped='heading_acquired', yaw=(out.yaw_rad, out.yaw_var_rad2))
         if plan.hidden is self._hidden:  # nothing reset or shifted it meanwhile
             self._hidden = out.hidden

@@ -65,10 +65,13 @@ class LocalizerConfig:
     # While the heading is too uncertain for the engine (network_max_yaw_std_deg), an engine
     # that can (GeometricMatcher.acquire_heading) searches every heading on a frame at most
     # this often (s; 0 = never) and, when the answer is unambiguous, it is fused as a yaw
-    # measurement. It never counts as the fix track's confirmation. At a standing start GNSS
-    # cannot see the heading: development drives 301-308 had 0.5 deg mean heading error after
-    # their first 5 s and 4.0 deg over the drive.
+    # measurement. At a standing start GNSS cannot see the heading: development drives
+    # 301-308 had 0.5 deg mean heading error after their first 5 s and 4.0 deg over the drive.
     heading_acquire_interval_s: float = 1.0
+    # An answered acquisition stands in for the fix track's confirmation
+    # (network_confirm_heading_deg), so the engine runs from the next frame instead of after
+    # the track has moved for seconds.
+    heading_acquire_confirms: bool = True
     # With a network (which observes the absolute position) every particle also carries the
     # GNSS receiver's slowly drifting bias as a Gauss-Markov state with this std, m
     # (``FilterConfig.gnss_bias_sigma_m``; None = keep the filter's own value). Without a network

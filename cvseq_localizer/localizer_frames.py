@@ -114,13 +114,15 @@ def plan_geometry(
     last_acquire_ns: int | None,
 ) -> tuple[FrameGeometry | None, tuple[np.ndarray, float] | None, str]:
     """``(geometry, acquisition prior, skipped)`` of a geometry-aware engine's frame: a step
-    (:func:`frame_geometry`), a heading acquisition while the heading is too uncertain for a
-    step (:func:`acquisition_due`; the prior is ENU m and std m), or why neither."""
+    (:func:`frame_geometry`), a heading acquisition (:func:`acquisition_due`; the prior is ENU m
+    and std m) while the heading is too uncertain for a step, or unconfirmed when an acquisition
+    may confirm it (``heading_acquire_confirms``: after a re-initialisation that kept a certain
+    heading dev urban 359 waited 15 s for the fix track), or why neither."""
     geometry, skipped = frame_geometry(config, filt, stamp_ns, prior, camera, warn,
                                        heading_confirmed)  # fmt: skip
-    if skipped == 'heading_uncertain' and acquisition_due(
-        config, engine, stamp_ns, last_acquire_ns, camera
-    ):
+    confirms = 'heading_unconfirmed' if config.heading_acquire_confirms else ''
+    wanted = ('heading_uncertain', confirms)
+    if skipped in wanted and acquisition_due(config, engine, stamp_ns, last_acquire_ns, camera):
         acquire = (np.asarray(prior.xy_enu_m, np.float64), max_sigma_m(prior.cov_xy_m2))
         return FrameGeometry(camera, float(prior.yaw_rad)), acquire, ''
     return geometry, None, skipped

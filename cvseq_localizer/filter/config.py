@@ -140,6 +140,13 @@ class FilterConfig:
     # receiver's drifting bias, which in urban drives exceeds diverge_gnss_min_m for seconds:
     # development drive 324 was re-initialised onto a 17 m GNSS bias after 3 s).
     diverge_with_grid_after_s: float = 12.0
+    # ... but a disagreement beyond max(diverge_gross_m, 2 x the diverge_gnss_* limit) is one
+    # after diverge_gross_after_s whatever the grid says (0 m = off): no receiver bias is that
+    # large, and a matcher locked onto a wrong place carries the tile with the estimate and
+    # keeps confirming it (dev urban 359: the estimate walked 40 -> 87 m from fixes that stayed
+    # 20 m from the truth before the 12 s ran out).
+    diverge_gross_m: float = 30.0
+    diverge_gross_after_s: float = 3.0
     # Robust model only: the fix stream is segmented at jumps (fix_track.FixTrack, a
     # constant-velocity Kalman filter on the fixes): a fix more than gnss_jump_min_m and
     # gnss_jump_n_sigma from the track's prediction opens a suspect segment whose fixes are

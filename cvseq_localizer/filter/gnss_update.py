@@ -66,8 +66,9 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     w = p.weights()
     # the fix is expected at position + receiver bias (the bias state, zero on GNSS alone)
     expected = weighted_mean_xy(w, pos + bias)
-    reason = pf._monitor.on_fix(stamp_ns, expected, xy, max_sigma_m(cov), cfg,
-                                _diverge_after_s(pf, stamp_ns))  # fmt: skip
+    after_s = _diverge_after_s(pf, stamp_ns)
+    reason = pf._monitor.on_fix(stamp_ns, expected, xy, max_sigma_m(cov), cfg, after_s,
+                                weighted_mean_xy(w, pos))  # fmt: skip
     if reason:
         return _restart_at_fix(pf, stamp_ns, xy, cov, reason, divergence=True)
     predicted = pos + bias

@@ -125,6 +125,8 @@ PARAMS: tuple[Param, ...] = (
     Param('heading_acquire_interval_s', 1.0, 'while the heading is too uncertain for the '
           'engine, search every heading on one frame at most this often, s; 0 = never',
           'localizer'),
+    Param('heading_acquire_confirms', True, 'an answered heading acquisition stands in for '
+          "the GNSS fix track's confirmation (network_confirm_heading_deg)", 'localizer'),
     # ---------------------------------------------------------------------------- filter
     _filter('num_particles', 'number of particles'),
     _filter('accel_noise_mps2', 'acceleration noise density, m/s^2 per sqrt(Hz)'),
@@ -137,6 +139,8 @@ PARAMS: tuple[Param, ...] = (
     _filter('grid_floor_weight', 'uniform floor of the network likelihood, in (0, 1)'),
     _filter('resample_ess_ratio', 'resample when ESS falls below this fraction of particles'),
     _filter('diverge_after_s', 'GNSS disagreement lasting this long re-initialises, s'),
+    _filter('diverge_gross_m', 'a disagreement with GNSS beyond this re-initialises after '
+            'diverge_gross_after_s even while the network is informative, m; 0 = off'),
     _filter('gnss_jump_check', 'reject fixes after a jump of the fix track until it returns '
             '(multipath) or stays gnss_jump_confirm_s'),
     _filter('gnss_jump_confirm_s', 'a fix-track jump that lasts this long is followed, s'),

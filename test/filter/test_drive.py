@@ -200,6 +200,44 @@ def test_estimate_far_from_gnss_is_a_divergence():
     assert np.hypot(*est.xy_enu_m) < 10.0
 
 
+def _wrong_lock(offset_m: float, seed: int = 9, **kw) -> tuple[ParticleFilter, float | None]:
+    """A parked car: 10 Hz fixes near the truth (0, 0); the network's peak, on a tile that
+    follows the estimate, walks 0.3 m per frame to ``offset_m`` east and stays there (a matcher
+    locked onto a wrong place). Returns the filter and the time of the first divergence (s
+    after the peak reached 30 m east), or None within 10 s of it."""
+    pf = _pf(seed, gnss_bias_sigma_m=3.0, grid_temperature=0.25, **kw)  # as with the matcher
+    rng = np.random.default_rng(seed)
+    arrived_s = None
+    for k in range(500):
+        t = k * NS // 10
+        pf.update_gnss(t, 1.5 * rng.standard_normal(2), np.eye(2) * 2.0)
+        peak = np.array([min(0.3 * k, offset_m), 0.0])
+        if arrived_s is None and peak[0] >= min(30.0, offset_m):
+            arrived_s = k / 10
+        pts, p = make_grid(pf.estimate().xy_enu_m, peak, rng, peak_sigma_m=0.7)
+        pf.update_grid(t, pts, p, 2.28)
+        if pf.stats.divergences:
+            return pf, k / 10 - arrived_s
+        if arrived_s is not None and k / 10 - arrived_s > 10.0:
+            break
+    return pf, None
+
+
+def test_gross_disagreement_with_gnss_ends_a_wrong_lock_early():
+    # 40 m from every fix is beyond any receiver bias: a divergence within the gross tier's
+    # 3 s, not after diverge_with_grid_after_s (12 s)
+    pf, after_s = _wrong_lock(40.0)
+    assert after_s is not None and after_s < 5.0
+    assert pf.stats.last_reinit_reason == 'estimate far from GNSS'
+    assert np.hypot(*pf.estimate().xy_enu_m) < 10.0
+    _, off_after_s = _wrong_lock(40.0, diverge_gross_m=0.0)
+    # without the tier the 12 s streak (begun at 10 m) ends it later
+    assert off_after_s is None or off_after_s > after_s + 3.0
+    # a bias-sized disagreement (20 m) is left to the long rule
+    _, bias_after_s = _wrong_lock(20.0)
+    assert bias_after_s is None
+
+
 def test_grid_always_at_floor_is_a_divergence():
     pf = _pf(10, diverge_floor_frames=10)
     pf.update_gnss(0, np.zeros(2), np.eye(2))

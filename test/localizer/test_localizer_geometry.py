@@ -291,7 +291,13 @@ def test_an_uncertain_heading_is_acquired_from_the_camera_at_most_once_per_inter
     # the prior is the fix at the tile's pixel; its std in pixels
     (r, c), sigma_px = engine.acquired[0]
     assert np.isfinite(r) and np.isfinite(c) and sigma_px > 0
-    # acquired, the heading is certain enough for a step, but the fix track has not confirmed it
+    # acquired, the heading is certain enough for a step and the answer confirms it: the
+    # engine runs on the next frame with the acquired heading as its prior ...
+    assert skips[1:] == ['', ''] and len(engine.geometry) == 2
+    assert abs(engine.geometry[0][1] - 1.2) < math.radians(5.0)
+    # ... unless only the fix track may confirm (it has not: the car is parked)
+    engine, loc, skips = run(heading_acquire_confirms=False)
+    assert skips[0] == 'heading_acquired'
     assert skips[1] == 'heading_unconfirmed' and not engine.geometry
     # ambiguous answers are counted, rate-limited (1 s) and fuse nothing
     engine2 = AcquiringEngine()
