@@ -31,6 +31,11 @@ class LocalizerConfig:
     # Re-centre the tile when the query position is farther than this fraction of the tile size
     # from the tile centre (per axis).
     recenter_fraction: float = 0.25
+    # A tile that could not be replaced (not in the source, not ready) keeps serving only while
+    # the query is within this fraction of the tile size from its centre (per axis); beyond it
+    # the frame is skipped ('no_tile'). Dev drive 361 drove off the simulated map: the matcher
+    # ran on a tile 30-95 m from the car and re-initialised the filter four times.
+    stale_tile_max_fraction: float = 0.3
     # The filter estimate (instead of the last GNSS fix) centres the tile once its position
     # standard deviation (m) is below this.
     converged_std_m: float = 4.0

@@ -3,7 +3,8 @@
 The stale-tile policy lives here and only here: the current tile keeps serving while the query
 stays near its centre; beyond that the provider's fresh answer replaces it, and without a fresh
 answer (not ready within the provider's deadline, or not in the source) the current tile keeps
-serving, however far the query moved (``None`` before the first tile).
+serving while the query stays within ``stale_tile_max_fraction`` of the tile size from its
+centre, and no tile serves beyond that (``None`` before the first tile).
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ class TileKeeper:
     """Chooses, encodes and keeps the tile frames run against (see the module docstring).
 
     ``config`` needs ``recenter_fraction`` (re-centre when the query is farther than this
-    fraction of the tile size from its centre, per axis).
+    fraction of the tile size from its centre, per axis) and ``stale_tile_max_fraction`` (how
+    far a tile that could not be replaced still serves).
     """
 
     def __init__(self, config: Any, engine: InferenceEngine, tiles: TileProvider) -> None:
         self.recenter_fraction = float(config.recenter_fraction)
+        self.stale_max_fraction = max(float(config.stale_tile_max_fraction),
+                                      self.recenter_fraction)  # fmt: skip
         self.engine = engine
         self.tiles = tiles
         self.tile: TileState | None = None
@@ -74,17 +78,21 @@ class TileKeeper:
     def choose(
         self, query_enu_m: np.ndarray, frame: LocalFrame
     ) -> tuple[TileState | None, CoveringAnswer | None]:
-        """``(current tile, None)`` when it keeps serving, else ``(current tile, the covering
-        to encode and install)``. Cheap: callers encode the new tile outside their lock."""
+        """``(current tile, None)`` when it keeps serving, ``(None, None)`` when no tile
+        serves the query, else ``(current tile, the covering to encode and install)``. Cheap:
+        callers encode the new tile outside their lock."""
+        stale = self.tile
         if self.tile is not None:
-            off = np.abs(query_enu_m - self.tile.center_enu_m)
-            if np.all(off <= self.recenter_fraction * float(self.tiles.ground_m)):
+            off = float(np.max(np.abs(query_enu_m - self.tile.center_enu_m)))
+            if off <= self.recenter_fraction * float(self.tiles.ground_m):
                 return self.tile, None
+            if off > self.stale_max_fraction * float(self.tiles.ground_m):
+                stale = None  # the car is near or beyond the tile's edge
         lat, lon, _ = frame.to_geodetic(query_enu_m[0], query_enu_m[1])
         covering = self.tiles.covering(float(lat), float(lon))
         self.last_reason = covering.reason
         if covering.geo is None or covering.reason:
-            return self.tile, None
+            return stale, None
         if self.tile is not None and tuple(covering.cell_index) == self.tile.cell_index:
             return self.tile, None
         return self.tile, covering

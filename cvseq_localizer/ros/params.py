@@ -105,6 +105,8 @@ PARAMS: tuple[Param, ...] = (
     Param('datum_alt_m', 0.0, 'map origin ellipsoidal height, m', 'localizer'),
     Param('recenter_fraction', 0.25, 're-centre the tile when the position is farther than this '
           'fraction of the tile from its centre', 'localizer'),
+    Param('stale_tile_max_fraction', 0.3, 'a tile that could not be replaced serves only while '
+          'the position is within this fraction of the tile from its centre', 'localizer'),
     Param('converged_std_m', 4.0, 'the estimate (not the last fix) centres the tile once its '
           'position std is below this, m', 'localizer'),
     Param('hidden_reset_gap_s', 2.0, 'reset the temporal state when frames are further apart, s',

@@ -236,9 +236,9 @@ def test_missing_tile_skips_the_network():
     assert health.frames_without_tile == 1 and health.last_tile_reason == 'offline'
 
 
-def test_without_a_fresh_answer_the_current_tile_keeps_serving():
+def test_without_a_fresh_answer_the_current_tile_keeps_serving_near_its_centre():
     engine, tiles = RecordingEngine(), LatticeTiles()
-    loc = make(engine, tiles, converged_std_m=0.0)
+    loc = make(engine, tiles, converged_std_m=0.0, stale_tile_max_fraction=0.4)
     loc.on_gnss(fix(0.0))
     first = loc.on_image(int(0.1e9), IMG).belief
     tiles.available = False  # e.g. not in the source, or not ready within the deadline
@@ -246,6 +246,13 @@ def test_without_a_fresh_answer_the_current_tile_keeps_serving():
     out = loc.on_image(int(0.25e9), IMG)
     assert tiles.queries == 2 and out.belief is not None and out.belief.geo is first.geo
     assert loc.health().tiles_encoded == 1 and loc.health().last_tile_reason == 'offline'
+    # ... but not once the car is near the tile's edge (stale_tile_max_fraction)
+    loc.on_gnss(fix(0.3, east=0.45 * GROUND_M))
+    out = loc.on_image(int(0.35e9), IMG)
+    assert out.network_skipped == 'no_tile' and out.belief is None
+    tiles.available = True  # the source answers again: a fresh tile serves
+    out = loc.on_image(int(0.45e9), IMG)
+    assert out.belief is not None and out.belief.geo is not first.geo
 
 
 @pytest.mark.parametrize('east', [0.0, 7.0])
