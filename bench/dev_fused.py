@@ -104,8 +104,12 @@ def main(argv: list[str] | None = None) -> None:
               f" (after 5 s {r['heading_settled']:4.1f})"
               f"  skipped {r['skipped']}")  # fmt: skip
     if a.dump:
-        arrays = {f"{k}_{r['seed']}": np.asarray(r[k]) for r in results
-                  for k in ('fused', 't_s', 'nees', 'sigma_m') if r.get(k) is not None}
+        arrays = {
+            f'{k}_{r["seed"]}': np.asarray(r[k])
+            for r in results
+            for k in ('fused', 't_s', 'nees', 'sigma_m')
+            if r.get(k) is not None
+        }
         np.savez(a.dump, **arrays)
     raw = np.concatenate([r['raw'] for r in results])
     fused = np.concatenate([r['fused'] for r in results])
