@@ -120,8 +120,8 @@ def plan_geometry(
     heading dev urban 359 waited 15 s for the fix track), or why neither."""
     geometry, skipped = frame_geometry(config, filt, stamp_ns, prior, camera, warn,
                                        heading_confirmed)  # fmt: skip
-    confirms = 'heading_unconfirmed' if config.heading_acquire_confirms else ''
-    wanted = ('heading_uncertain', confirms)
+    wanted = {'heading_uncertain'} | ({'heading_unconfirmed'} if config.heading_acquire_confirms
+                                      else set())  # fmt: skip
     if skipped in wanted and acquisition_due(config, engine, stamp_ns, last_acquire_ns, camera):
         acquire = (np.asarray(prior.xy_enu_m, np.float64), max_sigma_m(prior.cov_xy_m2))
         return FrameGeometry(camera, float(prior.yaw_rad)), acquire, ''

@@ -65,21 +65,20 @@ def _robust(pf, stamp_ns, xy, cov, past) -> tuple[str, str, float]:
     bias = p.bias_enu_m if past is None else past.bias_enu_m
     w = p.weights()
     # the fix is expected at position + receiver bias (the bias state, zero on GNSS alone)
-    expected = weighted_mean_xy(w, pos + bias)
+    predicted = pos + bias
+    expected = weighted_mean_xy(w, predicted)
     after_s = _diverge_after_s(pf, stamp_ns)
     reason = pf._monitor.on_fix(stamp_ns, expected, xy, max_sigma_m(cov), cfg, after_s,
                                 weighted_mean_xy(w, pos))  # fmt: skip
     if reason:
         return _restart_at_fix(pf, stamp_ns, xy, cov, reason, divergence=True)
-    predicted = pos + bias
     reported = max_sigma_m(cov)
     if cfg.gnss_adaptive_white:
         sigma_w = pf._white.sigma_m(reported, cfg.gnss_white_fraction, cfg.gnss_min_sigma_m)
     else:
         sigma_w = max(cfg.gnss_white_fraction * reported, cfg.gnss_min_sigma_m)
-    mean = weighted_mean_xy(w, predicted)
-    spread = predicted - mean[None, :]
-    pf._white.add(float(np.hypot(*(xy - mean))), float(np.sum(w[:, None] * spread**2)) / 2.0)
+    spread = predicted - expected[None, :]
+    pf._white.add(float(np.hypot(*(xy - expected))), float(np.sum(w[:, None] * spread**2)) / 2.0)
     log_lik, core = robust_gnss_log_likelihood(
         predicted, xy, cov * (sigma_w / reported) ** 2, cfg.gnss_outlier_weight,
         cfg.gnss_outlier_sigma_m,

@@ -299,6 +299,9 @@ def test_an_uncertain_heading_is_acquired_from_the_camera_at_most_once_per_inter
     engine, loc, skips = run(heading_acquire_confirms=False)
     assert skips[0] == 'heading_acquired'
     assert skips[1] == 'heading_unconfirmed' and not engine.geometry
+    # a certain heading that needs no confirmation steps, and is never re-acquired
+    engine, loc, skips = run(heading_acquire_confirms=False, network_confirm_heading_deg=0.0)
+    assert skips == ['heading_acquired', '', ''] and len(engine.acquired) == 1
     # ambiguous answers are counted, rate-limited (1 s) and fuse nothing
     engine2 = AcquiringEngine()
     engine2.ambiguous = True
