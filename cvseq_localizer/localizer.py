@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from cvseq_localizer.filter import REINITIALIZED, RESET, ParticleFilter, UpdateResult
+from cvseq_localizer.filter import REINITIALIZED, RESET, ParticleFilter, UpdateResult, max_sigma_m
 from cvseq_localizer.filter.heading import usable_heading
 from cvseq_localizer.filter.results import GRID_FAR
 from cvseq_localizer.geo import CameraModel, LocalFrame
@@ -36,6 +36,7 @@ from cvseq_localizer.localizer_frames import (
     grid_measurement,
     network_guard,
     plan_geometry,
+    step_kwargs,
     tile_query_enu_m,
     training_camera,
 )
@@ -271,11 +272,12 @@ class Localizer:
             if gap_s > self.config.hidden_reset_gap_s:
                 self._reset_hidden('time_gap', f'{gap_s:.1f} s')
         self._last_frame_ns = stamp_ns
-        return FramePlan(stamp_ns, '', tile, self._hidden, geometry, acquire), new_tile
+        position = (np.asarray(prior.xy_enu_m, np.float64), max_sigma_m(prior.cov_xy_m2))
+        return FramePlan(stamp_ns, '', tile, self._hidden, geometry, acquire, position), new_tile
 
     def _infer(self, plan: FramePlan, image_rgb: np.ndarray) -> EngineOutput | str:
         """Run the engine (no lock held); a frame it cannot use is a reason, never a raise."""
-        kwargs = plan.geometry.kwargs() if plan.geometry is not None else {}
+        kwargs = step_kwargs(self.config, self.engine, plan)
         try:
             if plan.acquire is not None:
                 return acquire_heading(self.engine, plan, image_rgb) or 'heading_ambiguous'

@@ -82,6 +82,11 @@ class LocalizerConfig:
     # 301-308 1.11 / 9.1 -> 0.49 / 2.1. No confirmation at all (network_confirm_heading_deg 0)
     # was as good on three sets but let urban 322 lock a 25 deg wrong heading (9.8 m mean).
     heading_acquire_confirms: bool = True
+    # The engine's heading evidence is marginalised over the filter's position (a Gaussian of
+    # its largest std on the tile, ``FrameGeometry.position_prior_px``) instead of over the
+    # whole tile, so that an alias tens of metres away does not choose the heading
+    # (measurement: see the issue-12 note of 2026-12-03 #2).
+    heading_position_prior: bool = True
     # With a network (which observes the absolute position) every particle also carries the
     # GNSS receiver's slowly drifting bias as a Gauss-Markov state with this std, m
     # (``FilterConfig.gnss_bias_sigma_m``; None = keep the filter's own value). Without a network

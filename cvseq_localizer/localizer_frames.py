@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,8 @@ class FramePlan:
     geometry: FrameGeometry | None = None
     # heading acquisition instead of a step: the position prior (ENU m (2,), std m)
     acquire: tuple[np.ndarray, float] | None = None
+    # a step: the filter's position (ENU m (2,), std m) for the engine's heading evidence
+    position: tuple[np.ndarray, float] | None = None
 
 
 @dataclass
@@ -144,16 +146,39 @@ def acquisition_due(
     return last_ns is None or (stamp_ns - last_ns) * 1e-9 >= interval or stamp_ns < last_ns
 
 
+def tile_prior_px(
+    engine: InferenceEngine, center_enu_m: np.ndarray, xy_enu_m: np.ndarray, sigma_m: float
+) -> tuple[float, float, float]:
+    """An ENU position and std (m) as ``(row, col, sigma)`` pixels of the engine's tile
+    centred at ``center_enu_m`` (north up, row 0 north, pixel centres at integers)."""
+    res = engine.sat_ground_m / engine.sat_size
+    d = (np.asarray(xy_enu_m, np.float64) - np.asarray(center_enu_m, np.float64)) / res
+    c = (engine.sat_size - 1) / 2.0
+    return float(c - d[1]), float(c + d[0]), float(sigma_m / res)
+
+
+def step_kwargs(config: LocalizerConfig, engine: InferenceEngine, plan: FramePlan) -> dict:
+    """The engine's keyword arguments for ``plan``'s step: ``FrameGeometry.kwargs()``, with
+    the filter's position on the tile when ``heading_position_prior`` is on and the engine
+    takes it (``takes_position_prior``: engines written before it keep working)."""
+    geometry = plan.geometry
+    if geometry is None:
+        return {}
+    takes = getattr(engine, 'takes_position_prior', False)
+    if takes and config.heading_position_prior and plan.position is not None:
+        xy, sigma_m = plan.position
+        px = tile_prior_px(engine, plan.tile.center_enu_m, xy, sigma_m)
+        geometry = replace(geometry, position_prior_px=px)
+    return geometry.kwargs()
+
+
 def acquire_heading(engine: Any, plan: FramePlan, image_rgb: np.ndarray) -> Any:
     """Run the engine's heading acquisition for ``plan`` (the prior as tile pixels; north
     up, row 0 north)."""
     xy, sigma_m = plan.acquire
-    res = engine.sat_ground_m / engine.sat_size
-    d = (np.asarray(xy) - plan.tile.center_enu_m) / res
-    c = (engine.sat_size - 1) / 2.0
+    row, col, sigma_px = tile_prior_px(engine, plan.tile.center_enu_m, xy, sigma_m)
     return engine.acquire_heading(image_rgb, plan.tile.sat_feats, camera=plan.geometry.camera,
-                                  prior_rc_px=(c - d[1], c + d[0]),
-                                  prior_sigma_px=sigma_m / res)  # fmt: skip
+                                  prior_rc_px=(row, col), prior_sigma_px=sigma_px)  # fmt: skip
 
 
 def tile_query_enu_m(

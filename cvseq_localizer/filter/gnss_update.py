@@ -156,7 +156,11 @@ def _check_motion(pf: ParticleFilter, stamp_ns: int) -> None:
             pf._motion_far_since_ns = None
             return
     heading = pf._fix_track.heading(cfg.motion_check_min_speed_mps)
-    if heading is None:
+    # Odometry that says the vehicle stands (or crawls) outranks a moving fix track: dev urban
+    # 399 stood at a light while a multipath jump moved the track at 8 m/s, 100 deg off the
+    # network-confirmed heading; the re-drawn heading then carried the cloud 130 m off.
+    standing = pf._odometry_active(stamp_ns) and abs(pf._odom[1]) < cfg.motion_check_min_speed_mps
+    if heading is None or standing:
         pf._motion_far_since_ns = None
         return
     yaw_track, yaw_std, _ = heading

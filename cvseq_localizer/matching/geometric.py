@@ -138,6 +138,7 @@ class GeometricMatcher:
     name = 'geometric'
     temporal = False
     needs_camera = True
+    takes_position_prior = True  # ``step(..., position_prior_px=)`` (FrameGeometry)
     offset_sigma_m = 0.0  # no training prior on the tile-centre offset
 
     def __init__(self, config: GeometricConfig | None = None) -> None:
@@ -180,12 +181,17 @@ class GeometricMatcher:
         camera: CameraModel,
         yaw_prior_rad: float,
         yaw_prior_std_rad: float | None = None,
+        position_prior_px: tuple[float, float, float] | None = None,
     ) -> GeoEngineOutput:
         """Match one ``H x W x 3`` uint8 RGB frame taken with ``camera`` against a tile.
 
         ``yaw_prior_rad`` centres the heading window (REP-103, radians); with
         ``yaw_prior_std_rad`` the headings are weighted by that Gaussian prior in ``prob``
         (never in ``heading``, which is the frame's evidence only).
+        ``position_prior_px`` ``(row, col, sigma)`` (tile pixels, row 0 north) is where the
+        caller believes the vehicle is: ``heading`` is then the frame's likelihood of each
+        heading marginalised over that Gaussian instead of over the whole tile, so that an
+        alias elsewhere on the tile does not choose the heading (``prob`` is not changed).
         """
         offsets = self.config.candidate_offsets_rad(yaw_prior_std_rad)
         cands = np.angle(np.exp(1j * (yaw_prior_rad + offsets)))
@@ -202,11 +208,12 @@ class GeometricMatcher:
             coarse = self._scores(coarse_model, gray, sat_feats.coarse, cands, 2)
             if coarse is not None:
                 weights = _prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad)
-                mass = _heading_mass(coarse, self.config.temperature) * weights
+                mass = _position_weighted_mass(coarse, self.config.temperature, None) * weights
                 keep = np.sort(np.argsort(-mass, kind='stable')[: self.config.refine_top])
                 cands = cands[keep]
         scores = fine(cands)
-        return self.posterior(scores, cands, yaw_prior_rad, yaw_prior_std_rad)
+        return self.posterior(scores, cands, yaw_prior_rad, yaw_prior_std_rad,
+                              position_prior_px=position_prior_px)  # fmt: skip
 
     def _scores(self, model: bm.BodyBev | None, gray: np.ndarray, tile: bm.TileSpectrum,
                 cands: np.ndarray, level: int):  # fmt: skip
@@ -254,11 +261,8 @@ class GeometricMatcher:
         if volume is None:
             return None
         scores = volume(cands)
-        s = scores.shape[1]
-        rows, cols = np.mgrid[0:s, 0:s]
-        d2 = ((rows - prior_rc_px[0]) ** 2 + (cols - prior_rc_px[1]) ** 2) / prior_sigma_px**2
-        log_post = scores / np.float32(c.temperature) - 0.5 * d2.astype(np.float32)[None]
-        mass = np.exp(log_post - log_post.max()).sum(axis=(1, 2), dtype=np.float64)
+        prior = (prior_rc_px[0], prior_rc_px[1], prior_sigma_px)
+        mass = _position_weighted_mass(scores, c.temperature, prior)
         p = mass / mass.sum()
         k = int(np.argmax(p))
         near = np.abs(np.angle(np.exp(1j * (cands - cands[k])))) <= math.radians(
@@ -309,12 +313,13 @@ class GeometricMatcher:
         yaw_prior_rad: float,
         yaw_prior_std_rad: float | None,
         temperature: float | None = None,
+        position_prior_px: tuple[float, float, float] | None = None,
     ) -> GeoEngineOutput:
         """Score volume ``(K, S, S)`` at headings ``cands`` -> output (``temperature`` override
-        for calibration; the config's by default)."""
+        for calibration; the config's by default; ``position_prior_px`` as in ``step``)."""
         temp = float(temperature or self.config.temperature)
         lik = np.exp((scores - scores.max()) * np.float32(1.0 / temp))
-        per_heading = lik.sum(axis=(1, 2), dtype=np.float64)  # (K,)
+        per_heading = _position_weighted_mass(scores, temp, position_prior_px)  # (K,)
         heading = _heading_evidence(cands, per_heading, math.radians(self.config.heading_step_deg))
         weights = _prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad).astype(np.float32)
         pix = (weights @ lik.reshape(len(cands), -1)).reshape(lik.shape[1:]).astype(np.float64)
@@ -334,10 +339,21 @@ def _prior_weights(cands: np.ndarray, prior_rad: float, std_rad: float | None) -
     return np.exp(-0.5 * (d2 - d2.min()))
 
 
-def _heading_mass(scores: np.ndarray, temperature: float) -> np.ndarray:
-    """``(K,)`` likelihood mass of each heading of a score volume (max-shifted)."""
-    lik = np.exp((scores - scores.max()) * np.float32(1.0 / temperature))
-    return lik.sum(axis=(1, 2), dtype=np.float64)
+def _position_weighted_mass(
+    scores: np.ndarray, temperature: float, prior_px: tuple[float, float, float] | None
+) -> np.ndarray:
+    """``(K,)`` likelihood mass ``sum exp(score / T)`` per heading (max-shifted), over the
+    whole tile or weighted by the Gaussian ``(row, col, sigma)`` in pixels (in log space, so
+    that a prior far from every good score does not underflow to nothing)."""
+    log_lik = scores * np.float32(1.0 / temperature)
+    if prior_px is not None:
+        row, col, sigma = (float(v) for v in prior_px)
+        if math.isfinite(row) and math.isfinite(col) and math.isfinite(sigma) and sigma > 0:
+            axis = np.arange(scores.shape[1], dtype=np.float32)
+            d2r = ((axis - np.float32(row)) / np.float32(sigma)) ** 2
+            d2c = ((axis - np.float32(col)) / np.float32(sigma)) ** 2
+            log_lik = log_lik - 0.5 * (d2r[:, None] + d2c[None, :])[None]
+    return np.exp(log_lik - log_lik.max()).sum(axis=(1, 2), dtype=np.float64)
 
 
 def _heading_evidence(cands: np.ndarray, mass: np.ndarray, step_rad: float) -> HeadingEvidence:

@@ -52,18 +52,27 @@ class FrameGeometry:
             scaled to it by the engine).
         yaw_prior_rad: the filter's heading (REP-103, ENU), the centre of the heading search.
         yaw_prior_std_rad: its standard deviation (``None`` = unknown: a flat prior).
+        position_prior_px: the filter's position on the tile, ``(row, col, sigma)`` in tile
+            pixels (row 0 north; ``None`` = anywhere on the tile). Engines whose heading
+            evidence marginalises over the tile's positions marginalise over this Gaussian
+            instead. The Localizer sets it only for engines with ``takes_position_prior`` and
+            ``kwargs`` passes it only when set, so engines that do not take it still work.
     """
 
     camera: CameraModel
     yaw_prior_rad: float
     yaw_prior_std_rad: float | None = None
+    position_prior_px: tuple[float, float, float] | None = None
 
     def kwargs(self) -> dict[str, Any]:
-        return {
+        out = {
             'camera': self.camera,
             'yaw_prior_rad': self.yaw_prior_rad,
             'yaw_prior_std_rad': self.yaw_prior_std_rad,
         }
+        if self.position_prior_px is not None:
+            out['position_prior_px'] = self.position_prior_px
+        return out
 
 
 @runtime_checkable

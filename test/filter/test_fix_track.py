@@ -106,6 +106,27 @@ def test_wrong_confident_heading_is_reseeded_from_the_track():
     assert pf.gnss_heading(int(stamps[-1]) + 2 * NS, 1.0) is None  # stale: no check
 
 
+def test_odometry_that_says_the_car_stands_outranks_a_moving_fix_track():
+    """A multipath episode can move the fix track at walking-to-city speed while the car stands
+    at a light (dev urban 399: 8 m/s, 100 deg off the right heading, then 130 m of error). With
+    odometry reporting standstill the heading is kept; odometry reporting the track's speed
+    lets the check re-draw it as without odometry."""
+
+    def reseeds(odom_speed_mps):
+        stamps, truth, fixes = _fixes(200, speed=(7.0, 0.0), seed=6)
+        pf = ParticleFilter(FilterConfig(), np.random.default_rng(3))
+        for s, f in zip(stamps[:60], fixes[:60]):
+            pf.update_gnss(int(s), f, np.eye(2))
+        pf.particles.yaw_rad[:] = np.radians(60.0)  # the track is what disagrees here
+        for s, f in zip(stamps[60:], fixes[60:]):
+            pf.update_odometry(int(s) - NS // 50, odom_speed_mps, 0.0, 0.01, 1e-4)
+            pf.update_gnss(int(s), f, np.eye(2))
+        return pf.stats.motion_reseeds
+
+    assert reseeds(0.0) == 0
+    assert reseeds(7.0) >= 1
+
+
 def test_motion_check_off_keeps_the_wrong_heading():
     stamps, truth, fixes = _fixes(200, speed=(7.0, 0.0), seed=6)
     pf = ParticleFilter(FilterConfig(motion_check_after_s=0.0), np.random.default_rng(3))

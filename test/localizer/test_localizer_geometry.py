@@ -64,6 +64,38 @@ def test_camera_and_heading_prior_reach_the_engine_and_heading_is_fused():
     assert abs(out.estimate.yaw_rad) < math.radians(5.0)
 
 
+def test_the_filters_position_reaches_an_engine_that_takes_it():
+    """``takes_position_prior``: the step gets the filter's position as tile pixels (row 0
+    north) with its std, and not with ``heading_position_prior`` off; engines without the
+    flag get the plain geometry (the test above)."""
+
+    class PriorEngine(HeadingEngine):
+        takes_position_prior = True
+
+        def step(self, ground, feats, hidden, *, position_prior_px=None, **geometry):
+            self.priors.append(position_prior_px)
+            return super().step(ground, feats, hidden, **geometry)
+
+    def last_prior(**kw):
+        engine = PriorEngine(yaw_rad=0.0)
+        engine.priors = []
+        loc = make(engine, GeoTiles(engine), network_max_yaw_std_deg=180.0, **kw)
+        loc.camera = CAMERA
+        drive_east(loc)
+        return engine, loc, engine.priors[-1]
+
+    engine, loc, prior = last_prior()
+    est = loc.filter.estimate()
+    tile = loc._keeper.tile
+    res = engine.sat_ground_m / engine.sat_size
+    row, col, sigma_px = prior
+    c = (engine.sat_size - 1) / 2.0
+    d = (est.xy_enu_m - tile.center_enu_m) / res
+    assert abs(col - (c + d[0])) < 1.0 / res and abs(row - (c - d[1])) < 1.0 / res
+    assert 0 < sigma_px * res < 10.0
+    assert last_prior(heading_position_prior=False)[2] is None
+
+
 def test_heading_output_moves_the_filters_heading():
     """Same fixes: a network that says 'heading 20 deg' turns the estimate's yaw towards it."""
 

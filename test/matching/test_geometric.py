@@ -185,3 +185,25 @@ def test_heading_acquisition_without_a_heading_prior(dev_frames):
     feats = engine.encode_satellite(f.tile.image)
     assert engine.acquire_heading(blank, feats, camera=f.camera, prior_rc_px=(64.0, 64.0),
                                   prior_sigma_px=10.0) is None  # fmt: skip
+
+
+def test_position_prior_keeps_a_far_alias_from_choosing_the_heading():
+    """Heading evidence marginalises over the caller's position Gaussian when given: a
+    stronger match 40 px away at another heading no longer decides it (``prob`` unchanged)."""
+    engine = GeometricMatcher()
+    cands = np.radians(np.arange(-16.0, 17.0, 2.0))
+    scores = np.full((len(cands), 128, 128), 0.05, np.float32)
+    near, far = 8, 14  # candidate indices: 0 deg at the prior, +12 deg at the alias
+    scores[near, 60, 60] = 0.30
+    scores[far, 100, 60] = 0.35
+    plain = engine.posterior(scores, cands, 0.0, None)
+    local = engine.posterior(scores, cands, 0.0, None, position_prior_px=(60.0, 60.0, 6.0))
+    assert _heading_err_deg(plain.heading.yaw_rad, cands[far]) < 1.0
+    assert _heading_err_deg(local.heading.yaw_rad, cands[near]) < 1.0
+    np.testing.assert_allclose(local.prob, plain.prob)
+    # an unusable prior falls back to the whole tile
+    bad = engine.posterior(scores, cands, 0.0, None, position_prior_px=(60.0, math.nan, 6.0))
+    assert bad.heading.yaw_rad == pytest.approx(plain.heading.yaw_rad)
+    # a prior far from every good score still gives a finite answer (log space, no underflow)
+    edge = engine.posterior(scores, cands, 0.0, None, position_prior_px=(-500.0, -500.0, 1.0))
+    assert math.isfinite(edge.heading.yaw_rad) and math.isfinite(edge.heading.yaw_var_rad2)
