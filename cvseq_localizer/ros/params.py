@@ -129,6 +129,9 @@ PARAMS: tuple[Param, ...] = (
           'localizer'),
     Param('heading_acquire_confirms', True, 'an answered heading acquisition stands in for '
           "the GNSS fix track's confirmation (network_confirm_heading_deg)", 'localizer'),
+    Param('heading_position_prior', True, "the engine's heading evidence is taken around the "
+          "filter's position instead of over the whole tile (engines that support it)",
+          'localizer'),
     # ---------------------------------------------------------------------------- filter
     _filter('num_particles', 'number of particles'),
     _filter('accel_noise_mps2', 'acceleration noise density, m/s^2 per sqrt(Hz)'),
