@@ -8,7 +8,10 @@ on locally normalised rasters). The score volume ``(K, S, S)`` becomes a likelih
 ``exp(score / temperature)``; the grid probability of a cell is the sum over its pixels and the
 headings (weighted by the heading prior when its std is given), the offset is the cell's best
 pixel (parabolic sub-pixel refinement), and the per-candidate marginal of the likelihood alone is
-the heading evidence. This is the reference of ``FACTS.md`` section 6 (HC-Net's homography BEV +
+the heading evidence: over the whole tile, or, when the caller says where the vehicle is
+(``position_prior_px``, the Localizer's filter position), over that Gaussian, so that an alias
+tens of metres away cannot pick the heading (a joint position x heading likelihood per particle,
+as OrienterNet's Markov filter uses, would keep more; this keeps the filter's interfaces). This is the reference of ``FACTS.md`` section 6 (HC-Net's homography BEV +
 correlation, OrienterNet's exhaustive position x rotation matching, without any learning): every
 report can show what a learned matcher adds over geometry alone.
 
