@@ -11,9 +11,10 @@ pixel (parabolic sub-pixel refinement), and the per-candidate marginal of the li
 the heading evidence: over the whole tile, or, when the caller says where the vehicle is
 (``position_prior_px``, the Localizer's filter position), over that Gaussian, so that an alias
 tens of metres away cannot pick the heading (a joint position x heading likelihood per particle,
-as OrienterNet's Markov filter uses, would keep more; this keeps the filter's interfaces). This is the reference of ``FACTS.md`` section 6 (HC-Net's homography BEV +
-correlation, OrienterNet's exhaustive position x rotation matching, without any learning): every
-report can show what a learned matcher adds over geometry alone.
+as OrienterNet's Markov filter uses, would keep more; this keeps the filter's interfaces).
+This is the reference of ``FACTS.md`` section 6 (HC-Net's homography BEV + correlation,
+OrienterNet's exhaustive position x rotation matching, without any learning): every report can
+show what a learned matcher adds over geometry alone.
 
 The temperature is fitted on development worlds only (``frame_eval.DEV_SEEDS``) with
 ``matching.calibrate.fit_temperature``; see ``DEFAULT_TEMPERATURE``. The other defaults were
