@@ -252,15 +252,15 @@ class Localizer:
             return FramePlan(stamp_ns, 'gnss_only'), None
         prior = self.filter.estimate_at(stamp_ns)
         skipped = network_guard(self.config, self.engine, stamp_ns, prior, self._last_fix_ns)
-        geometry = acquire = None
+        geometry, acquire = None, False
         if not skipped and self.engine.needs_camera:
             geometry, acquire, skipped = plan_geometry(
                 self.config, self.filter, self.engine, stamp_ns, prior, camera or self.camera,
                 self._warn, self._heading_confirmed, self._acquire_ns,
             )  # fmt: skip
-            if acquire is not None:
+            if acquire:
                 self._acquire_ns = stamp_ns
-            self._heading_confirmed |= geometry is not None and acquire is None
+            self._heading_confirmed |= geometry is not None and not acquire
         if skipped:
             return FramePlan(stamp_ns, skipped), None
         query = tile_query_enu_m(self.config, prior, self._last_fix_enu_m)
@@ -279,7 +279,7 @@ class Localizer:
         """Run the engine (no lock held); a frame it cannot use is a reason, never a raise."""
         kwargs = step_kwargs(self.config, self.engine, plan)
         try:
-            if plan.acquire is not None:
+            if plan.acquire:
                 return acquire_heading(self.engine, plan, image_rgb) or 'heading_ambiguous'
             return self.engine.step(image_rgb, plan.tile.sat_feats, plan.hidden, **kwargs)
         except ValueError as exc:  # FrameError, or a camera/frame the engine cannot use
@@ -289,7 +289,7 @@ class Localizer:
     def _commit(self, plan: FramePlan, out: EngineOutput | str) -> NetworkResult:
         if isinstance(out, str):
             return NetworkResult(skipped=out)
-        if plan.acquire is not None:  # a HeadingEvidence from the acquisition
+        if plan.acquire:  # a HeadingEvidence from the acquisition
             fused = self.filter.acquire_heading(plan.stamp_ns, out.yaw_rad, out.yaw_var_rad2)
             self._note(fused)
             self._heading_confirmed |= fused.used and self.config.heading_acquire_confirms

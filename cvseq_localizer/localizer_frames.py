@@ -31,9 +31,9 @@ class FramePlan:
     tile: TileState | None = None
     hidden: Any = None
     geometry: FrameGeometry | None = None
-    # heading acquisition instead of a step: the position prior (ENU m (2,), std m)
-    acquire: tuple[np.ndarray, float] | None = None
-    # a step: the filter's position (ENU m (2,), std m) for the engine's heading evidence
+    acquire: bool = False  # a heading acquisition instead of a step
+    # the filter's position (ENU m (2,), std m): the acquisition's prior, or the step's for
+    # the engine's heading evidence
     position: tuple[np.ndarray, float] | None = None
 
 
@@ -114,10 +114,10 @@ def plan_geometry(
     warn: WarnThrottle,
     heading_confirmed: bool,
     last_acquire_ns: int | None,
-) -> tuple[FrameGeometry | None, tuple[np.ndarray, float] | None, str]:
-    """``(geometry, acquisition prior, skipped)`` of a geometry-aware engine's frame: a step
-    (:func:`frame_geometry`), a heading acquisition (:func:`acquisition_due`; the prior is ENU m
-    and std m) while the heading is too uncertain for a step, or unconfirmed when an acquisition
+) -> tuple[FrameGeometry | None, bool, str]:
+    """``(geometry, acquire, skipped)`` of a geometry-aware engine's frame: a step
+    (:func:`frame_geometry`), a heading acquisition (:func:`acquisition_due`) while the heading
+    is too uncertain for a step, or unconfirmed when an acquisition
     may confirm it (``heading_acquire_confirms``: after a re-initialisation that kept a certain
     heading dev urban 359 waited 15 s for the fix track), or why neither."""
     geometry, skipped = frame_geometry(config, filt, stamp_ns, prior, camera, warn,
@@ -125,9 +125,8 @@ def plan_geometry(
     wanted = {'heading_uncertain'} | ({'heading_unconfirmed'} if config.heading_acquire_confirms
                                       else set())  # fmt: skip
     if skipped in wanted and acquisition_due(config, engine, stamp_ns, last_acquire_ns, camera):
-        acquire = (np.asarray(prior.xy_enu_m, np.float64), max_sigma_m(prior.cov_xy_m2))
-        return FrameGeometry(camera, float(prior.yaw_rad)), acquire, ''
-    return geometry, None, skipped
+        return FrameGeometry(camera, float(prior.yaw_rad)), True, ''
+    return geometry, False, skipped
 
 
 def acquisition_due(
@@ -175,7 +174,7 @@ def step_kwargs(config: LocalizerConfig, engine: InferenceEngine, plan: FramePla
 def acquire_heading(engine: Any, plan: FramePlan, image_rgb: np.ndarray) -> Any:
     """Run the engine's heading acquisition for ``plan`` (the prior as tile pixels; north
     up, row 0 north)."""
-    xy, sigma_m = plan.acquire
+    xy, sigma_m = plan.position
     row, col, sigma_px = tile_prior_px(engine, plan.tile.center_enu_m, xy, sigma_m)
     return engine.acquire_heading(image_rgb, plan.tile.sat_feats, camera=plan.geometry.camera,
                                   prior_rc_px=(row, col), prior_sigma_px=sigma_px)  # fmt: skip

@@ -44,6 +44,12 @@ import numpy as np
 from cvseq_localizer.geo.camera import CameraModel
 from cvseq_localizer.logutil import WarnThrottle
 from cvseq_localizer.matching import bevmatch as bm
+from cvseq_localizer.matching.volume import (
+    cells,
+    heading_evidence,
+    position_weighted_mass,
+    prior_weights,
+)
 from cvseq_localizer.runtime.engine import EngineOutput
 from cvseq_localizer.runtime.heading import HeadingEvidence
 
@@ -211,8 +217,8 @@ class GeometricMatcher:
             coarse_model = self._body_bev(camera, ground_rgb.shape[:2], 2)
             coarse = self._scores(coarse_model, gray, sat_feats.coarse, cands, 2)
             if coarse is not None:
-                weights = _prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad)
-                mass = _position_weighted_mass(coarse, self.config.temperature, None) * weights
+                weights = prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad)
+                mass = position_weighted_mass(coarse, self.config.temperature, None) * weights
                 keep = np.sort(np.argsort(-mass, kind='stable')[: self.config.refine_top])
                 cands = cands[keep]
         scores = fine(cands)
@@ -266,7 +272,7 @@ class GeometricMatcher:
             return None
         scores = volume(cands)
         prior = (prior_rc_px[0], prior_rc_px[1], prior_sigma_px)
-        mass = _position_weighted_mass(scores, c.temperature, prior)
+        mass = position_weighted_mass(scores, c.temperature, prior)
         p = mass / mass.sum()
         k = int(np.argmax(p))
         near = np.abs(np.angle(np.exp(1j * (cands - cands[k])))) <= math.radians(
@@ -274,7 +280,7 @@ class GeometricMatcher:
         )
         if p[near].sum() < c.acquire_min_share:
             return None
-        mode = _heading_evidence(cands[near], p[near], math.radians(c.acquire_step_deg))
+        mode = heading_evidence(cands[near], p[near], math.radians(c.acquire_step_deg))
         return HeadingEvidence(mode.yaw_rad, mode.yaw_var_rad2, cands, p)
 
     # -------------------------------------------------------------------------- internals
@@ -323,79 +329,13 @@ class GeometricMatcher:
         for calibration; the config's by default; ``position_prior_px`` as in ``step``)."""
         temp = float(temperature or self.config.temperature)
         lik = np.exp((scores - scores.max()) * np.float32(1.0 / temp))
-        per_heading = _position_weighted_mass(scores, temp, position_prior_px)  # (K,)
-        heading = _heading_evidence(cands, per_heading, math.radians(self.config.heading_step_deg))
-        weights = _prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad).astype(np.float32)
+        per_heading = position_weighted_mass(scores, temp, position_prior_px)  # (K,)
+        heading = heading_evidence(cands, per_heading, math.radians(self.config.heading_step_deg))
+        weights = prior_weights(cands, yaw_prior_rad, yaw_prior_std_rad).astype(np.float32)
         pix = (weights @ lik.reshape(len(cands), -1)).reshape(lik.shape[1:]).astype(np.float64)
         total = pix.sum()
         if not (math.isfinite(total) and total > 0):
             return self._uninformative(yaw_prior_rad, cands)
         pix /= total
-        prob, offsets = _cells(pix, self.grid_n)
+        prob, offsets = cells(pix, self.grid_n)
         return GeoEngineOutput(prob, offsets, None, heading, True, scores)
-
-
-def _prior_weights(cands: np.ndarray, prior_rad: float, std_rad: float | None) -> np.ndarray:
-    """``(K,)`` Gaussian heading-prior weights, max 1 (all 1 without a std)."""
-    if std_rad is None or not std_rad > 0:
-        return np.ones(len(cands))
-    d2 = (np.angle(np.exp(1j * (cands - prior_rad))) / std_rad) ** 2
-    return np.exp(-0.5 * (d2 - d2.min()))
-
-
-def _position_weighted_mass(
-    scores: np.ndarray, temperature: float, prior_px: tuple[float, float, float] | None
-) -> np.ndarray:
-    """``(K,)`` likelihood mass ``sum exp(score / T)`` per heading (max-shifted), over the
-    whole tile or weighted by the Gaussian ``(row, col, sigma)`` in pixels (in log space, so
-    that a prior far from every good score does not underflow to nothing)."""
-    log_lik = scores * np.float32(1.0 / temperature)
-    if prior_px is not None:
-        row, col, sigma = (float(v) for v in prior_px)
-        if math.isfinite(row) and math.isfinite(col) and math.isfinite(sigma) and sigma > 0:
-            axis = np.arange(scores.shape[1], dtype=np.float32)
-            d2r = ((axis - np.float32(row)) / np.float32(sigma)) ** 2
-            d2c = ((axis - np.float32(col)) / np.float32(sigma)) ** 2
-            log_lik = log_lik - 0.5 * (d2r[:, None] + d2c[None, :])[None]
-    return np.exp(log_lik - log_lik.max()).sum(axis=(1, 2), dtype=np.float64)
-
-
-def _heading_evidence(cands: np.ndarray, mass: np.ndarray, step_rad: float) -> HeadingEvidence:
-    """Circular mean and variance of the per-candidate marginal (+ the step's quantisation)."""
-    p = mass / mass.sum()
-    z = np.sum(p * np.exp(1j * cands))
-    mean = float(np.angle(z))
-    d = np.angle(np.exp(1j * (cands - mean)))
-    var = float(np.sum(p * d * d) + step_rad**2 / 12.0)
-    return HeadingEvidence(mean, var, cands.astype(np.float64), p)
-
-
-def _cells(pix: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel posterior ``(S, S)`` -> cell probabilities ``(N, N)`` and in-cell offsets."""
-    s = pix.shape[0]
-    c = s // n
-    blocks = pix.reshape(n, c, n, c).transpose(0, 2, 1, 3).reshape(n, n, c * c)
-    prob = blocks.sum(axis=2)
-    best = blocks.argmax(axis=2)
-    r_in, c_in = np.divmod(best, c)
-    rows = np.arange(n)[:, None] * c + r_in
-    cols = np.arange(n)[None, :] * c + c_in
-    log_pix = np.log(np.maximum(pix, 1e-300))
-    dr = _parabola(log_pix, rows, cols, 1, 0)
-    dc = _parabola(log_pix, rows, cols, 0, 1)
-    top = 1.0 - 1e-6
-    off_r = np.clip((r_in + 0.5 + dr) / c, 0.0, top)
-    off_c = np.clip((c_in + 0.5 + dc) / c, 0.0, top)
-    return prob / prob.sum(), np.stack([off_r, off_c], axis=-1)
-
-
-def _parabola(f: np.ndarray, rows: np.ndarray, cols: np.ndarray, ur: int, uc: int) -> np.ndarray:
-    """Sub-pixel peak shift (in [-0.5, 0.5] px) along one axis from three samples."""
-    s = f.shape[0]
-    lo = f[np.clip(rows - ur, 0, s - 1), np.clip(cols - uc, 0, s - 1)]
-    mid = f[rows, cols]
-    hi = f[np.clip(rows + ur, 0, s - 1), np.clip(cols + uc, 0, s - 1)]
-    den = lo - 2 * mid + hi
-    with np.errstate(divide='ignore', invalid='ignore'):
-        d = np.where(den < -1e-12, 0.5 * (lo - hi) / den, 0.0)
-    return np.clip(np.nan_to_num(d), -0.5, 0.5)
